@@ -1,0 +1,91 @@
+"""Staff API for client organisations and their shops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agency.accounts.models import Role
+from agency.api.permissions import HasStaffRole, IsAgencyStaff
+from agency.api.schema import ERROR_RESPONSES
+from agency.organisations import selectors, services
+from agency.organisations.models import Organisation, Platform, Shop
+
+# Intake registers new clients; supervisors and administrators may correct them.
+ORGANISATION_WRITERS = (Role.INTAKE_SPECIALIST, Role.SUPERVISOR, Role.ADMINISTRATOR)
+
+
+class OrganisationSerializer(serializers.ModelSerializer[Organisation]):
+    shop_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "contact_email", "contact_phone", "shop_count", "created_at"]
+        read_only_fields = ["id", "shop_count", "created_at"]
+
+
+class ShopSerializer(serializers.ModelSerializer[Shop]):
+    organisation = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all())
+    platform = serializers.ChoiceField(choices=Platform.choices)
+
+    class Meta:
+        model = Shop
+        fields = ["id", "organisation", "platform", "platform_shop_id", "name", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        # Uniqueness is checked by the service so that the error names the field plainly.
+        validators: list[Any] = []
+
+
+@extend_schema(responses={**ERROR_RESPONSES})
+class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Organisation]):
+    permission_classes = [IsAgencyStaff, HasStaffRole]
+    write_roles = ORGANISATION_WRITERS
+    serializer_class = OrganisationSerializer
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self) -> Any:
+        return selectors.organisation_list()
+
+    def create(self, request: Request) -> Response:
+        data = OrganisationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        organisation = services.organisation_create(**data.validated_data)
+        return Response(OrganisationSerializer(self.get_queryset().get(pk=organisation.pk)).data, status=201)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        organisation = self.get_object()
+        data = OrganisationSerializer(organisation, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.organisation_update(organisation=organisation, changes=data.validated_data)
+        return Response(OrganisationSerializer(self.get_queryset().get(pk=organisation.pk)).data)
+
+
+class ShopViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Shop]):
+    permission_classes = [IsAgencyStaff, HasStaffRole]
+    write_roles = ORGANISATION_WRITERS
+    serializer_class = ShopSerializer
+    filterset_fields = ["organisation", "platform"]
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self) -> Any:
+        return selectors.shop_list()
+
+    @extend_schema(responses={201: ShopSerializer, **ERROR_RESPONSES})
+    def create(self, request: Request) -> Response:
+        data = ShopSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shop = services.shop_create(**data.validated_data)
+        return Response(ShopSerializer(shop).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: ShopSerializer, **ERROR_RESPONSES})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        shop = self.get_object()
+        data = ShopSerializer(shop, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.shop_update(shop=shop, changes=data.validated_data)
+        return Response(ShopSerializer(shop).data)

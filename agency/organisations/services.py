@@ -1,0 +1,49 @@
+"""Write-side operations on organisations and shops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from agency.errors import InvalidInput
+from agency.organisations.models import Organisation, Shop
+
+
+@transaction.atomic
+def organisation_create(*, name: str, contact_email: str = "", contact_phone: str = "") -> Organisation:
+    return Organisation.objects.create(name=name, contact_email=contact_email, contact_phone=contact_phone)
+
+
+@transaction.atomic
+def organisation_update(*, organisation: Organisation, changes: dict[str, Any]) -> Organisation:
+    for name, value in changes.items():
+        setattr(organisation, name, value)
+    organisation.save()
+    return organisation
+
+
+def _save_shop(shop: Shop) -> Shop:
+    try:
+        with transaction.atomic():
+            shop.save()
+    except IntegrityError:
+        raise InvalidInput(
+            details={"fields": {"platform_shop_id": [_("A shop with this id on this platform already exists.")]}}
+        ) from None
+    return shop
+
+
+def shop_create(*, organisation: Organisation, platform: str, platform_shop_id: str, name: str) -> Shop:
+    return _save_shop(Shop(organisation=organisation, platform=platform, platform_shop_id=platform_shop_id, name=name))
+
+
+def shop_update(*, shop: Shop, changes: dict[str, Any]) -> Shop:
+    organisation = changes.get("organisation")
+    if organisation is not None and organisation.pk != shop.organisation_id:
+        # Cases record the organisation of their shop; moving a shop would split them.
+        raise InvalidInput(details={"fields": {"organisation": [_("A shop cannot move to another organisation.")]}})
+    for name, value in changes.items():
+        setattr(shop, name, value)
+    return _save_shop(shop)

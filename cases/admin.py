@@ -1,0 +1,61 @@
+"""Admin for cases: a window for support staff, read-only so every change goes through
+the services that write the case history (the API or the state machine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from cases.models import Case, CaseEvent, FlaggedOrder, ReferenceSequence
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "actor", "kind", "old_value", "new_value", "reason")
+    readonly_fields = fields
+    max_num = 0
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "organisation", "shop", "violation_type", "state", "assignee", "appeal_deadline")
+    list_filter = ("state", "violation_type", "severity", "shop__platform")
+    search_fields = ("reference", "shop__name", "organisation__name")
+    list_select_related = ("organisation", "shop", "assignee")
+    readonly_fields = ("state",)
+    inlines = (CaseEventInline,)
+
+
+@admin.register(FlaggedOrder)
+class FlaggedOrderAdmin(ReadOnlyAdmin):
+    list_display = ("platform_order_id", "case", "order_time", "amount", "goods_type")
+    search_fields = ("platform_order_id", "case__reference", "tracking_number")
+    list_select_related = ("case",)
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "case", "kind", "actor")
+    list_filter = ("kind",)
+    search_fields = ("case__reference",)
+    list_select_related = ("case", "actor")
+
+
+@admin.register(ReferenceSequence)
+class ReferenceSequenceAdmin(ReadOnlyAdmin):
+    list_display = ("year", "last_number")

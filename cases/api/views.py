@@ -1,0 +1,167 @@
+"""Staff case API: thin views that validate input, call one service or selector, serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agency.api.permissions import IsAgencyStaff, current_user
+from agency.api.schema import ERROR_RESPONSES
+from cases import selectors, services
+from cases.api import serializers as s
+from cases.api.filters import CaseFilter
+from cases.models import Case
+
+
+class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
+    """Cases as staff see them, scoped to the caller's role and team."""
+
+    permission_classes = [IsAgencyStaff]
+    # For schema generation only; get_queryset() scopes every real request.
+    queryset = Case.objects.none()
+    serializer_class = s.CaseListSerializer
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = CaseFilter
+    ordering_fields = [
+        "reference",
+        "created_at",
+        "updated_at",
+        "notice_received_at",
+        "appeal_deadline",
+        "state",
+        "penalty_points",
+        "flagged_order_count",
+    ]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self) -> Any:
+        return selectors.case_list(user=current_user(self.request))
+
+    def _case(self) -> Case:
+        return selectors.case_get(user=current_user(self.request), case_id=int(self.kwargs["pk"]))
+
+    def _detail(self, case_id: int, status_code: int = status.HTTP_200_OK) -> Response:
+        case = selectors.case_get(user=current_user(self.request), case_id=case_id)
+        return Response(s.CaseDetailSerializer(case).data, status=status_code)
+
+    @extend_schema(responses={200: s.CaseDetailSerializer, **ERROR_RESPONSES})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(s.CaseDetailSerializer(self._case()).data)
+
+    @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseDetailSerializer, **ERROR_RESPONSES})
+    def create(self, request: Request) -> Response:
+        """Open a case at intake from a violation notice, optionally with its flagged orders."""
+        data = s.CaseCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.case_create(actor=current_user(request), **data.validated_data)
+        return self._detail(case.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CaseDetailsInputSerializer, responses={200: s.CaseDetailSerializer, **ERROR_RESPONSES})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        """Correct the notice's details; allowed while the case is in intake or assessment."""
+        case = self._case()
+        data = s.CaseDetailsInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.case_update_details(case_id=case.pk, actor=current_user(request), changes=data.validated_data)
+        return self._detail(case.pk)
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: s.AvailableTransitionSerializer(many=True), **ERROR_RESPONSES},
+        description="The transitions the caller may take now, each with its unmet conditions.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=s.TransitionInputSerializer,
+        responses={200: s.CaseDetailSerializer, **ERROR_RESPONSES},
+        description=(
+            "Take one transition. 409: not possible from the current state, or the case changed; "
+            "400: unmet conditions (all listed); 403: role may not; 404: not visible."
+        ),
+    )
+    @action(detail=True, methods=["get", "post"])
+    def transitions(self, request: Request, pk: str) -> Response:
+        case = self._case()
+        if request.method == "GET":
+            available: Any = services.transitions_for(case=case, actor=current_user(request))
+            return Response(s.AvailableTransitionSerializer(available, many=True).data)
+        data = s.TransitionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.case_transition(
+            case_id=case.pk,
+            name=data.validated_data["transition"],
+            actor=current_user(request),
+            reason=data.validated_data["reason"],
+            outcome=data.validated_data["outcome"],
+            expected_state=data.validated_data["expected_state"],
+        )
+        return self._detail(case.pk)
+
+    @extend_schema(request=s.AssignInputSerializer, responses={200: s.CaseDetailSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str) -> Response:
+        """Assign, reassign (with a reason) or unassign; supervisors and administrators only."""
+        case = self._case()
+        data = s.AssignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.case_assign(
+            case_id=case.pk,
+            actor=current_user(request),
+            assignee_id=data.validated_data["assignee"],
+            reason=data.validated_data["reason"],
+        )
+        return self._detail(case.pk)
+
+    @extend_schema(responses={200: s.CaseEventSerializer(many=True), **ERROR_RESPONSES}, filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def events(self, request: Request, pk: str) -> Response:
+        """The case's full, append-only history, oldest first."""
+        queryset = selectors.case_events(case=self._case())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(s.CaseEventSerializer(page, many=True).data)
+
+    @extend_schema(
+        methods=["GET"], responses={200: s.FlaggedOrderSerializer(many=True), **ERROR_RESPONSES}, filters=False
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=s.FlaggedOrderInputSerializer,
+        responses={201: s.FlaggedOrderSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def orders(self, request: Request, pk: str) -> Response:
+        """The case's flagged orders (GET), or add one (POST)."""
+        case = self._case()
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.flagged_orders(case=case))
+            return self.get_paginated_response(s.FlaggedOrderSerializer(page, many=True).data)
+        data = s.FlaggedOrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.flagged_orders_add(
+            case_id=case.pk, actor=current_user(request), orders=[data.validated_data]
+        )
+        return Response(s.FlaggedOrderSerializer(created[0]).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.FlaggedOrderBulkSerializer,
+        responses={201: s.FlaggedOrderSerializer(many=True), **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"], url_path="orders/bulk", filter_backends=[])
+    def orders_bulk(self, request: Request, pk: str) -> Response:
+        """Add many flagged orders in one request: all are added, or none (errors by index)."""
+        case = self._case()
+        data = s.FlaggedOrderBulkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.flagged_orders_add(
+            case_id=case.pk,
+            actor=current_user(request),
+            orders=data.validated_data["orders"],
+        )
+        return Response(s.FlaggedOrderSerializer(created, many=True).data, status=status.HTTP_201_CREATED)

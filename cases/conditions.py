@@ -1,0 +1,59 @@
+"""Pure guard conditions for case transitions: each reads the case and changes nothing.
+
+Every condition carries a stable ``code`` and a translatable ``message`` so that the API
+can list all unmet conditions at once instead of failing on the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from django.utils.translation import gettext_lazy as _
+
+from evidence.rules import evidence_gaps
+
+if TYPE_CHECKING:
+    from cases.models import Case
+
+
+class Condition(Protocol):
+    code: str
+    message: Any
+
+    def __call__(self, case: Any) -> bool: ...
+
+
+def condition(code: str, message: Any) -> Callable[[Callable[[Case], bool]], Condition]:
+    def decorate(func: Callable[[Case], bool]) -> Condition:
+        func.code = code  # type: ignore[attr-defined]
+        func.message = message  # type: ignore[attr-defined]
+        return func  # type: ignore[return-value]
+
+    return decorate
+
+
+@condition("has_assignee", _("The case must have an assignee."))
+def has_assignee(case: Case) -> bool:
+    return case.assignee_id is not None
+
+
+@condition("has_flagged_orders", _("The case must have at least one flagged order."))
+def has_flagged_orders(case: Case) -> bool:
+    return case.flagged_orders.exists()
+
+
+@condition("attempts_remain", _("The platform's limit on appeal attempts has been reached."))
+def attempts_remain(case: Case) -> bool:
+    return case.appeal_attempts_used < case.appeal_attempt_limit
+
+
+@condition("evidence_complete", _("The evidence for the appeal is not complete."))
+def evidence_complete(case: Case) -> bool:
+    # The single place where the evidence rule plugs into submit_appeal: see evidence.rules.
+    return not evidence_gaps(case)
+
+
+@condition("outcome_not_accepted", _("The appeal was accepted; there is nothing to appeal again."))
+def outcome_not_accepted(case: Case) -> bool:
+    return case.outcome != "accepted"

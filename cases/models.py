@@ -1,0 +1,315 @@
+"""Cases: the appeal state machine, the flagged orders it covers and its append-only history."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from cases import conditions
+from cases.permissions import CASE_WORKERS, INTAKE_AND_CASE_WORKERS, client_of_case_or_supervisor, staff_roles
+
+
+class CaseState(models.TextChoices):
+    INTAKE = "intake", _("Intake")
+    ASSESSMENT = "assessment", _("Assessment")
+    EVIDENCE = "evidence", _("Evidence collection")
+    SUBMITTED = "submitted", _("Submitted to the platform")
+    RESOLVED = "resolved", _("Resolved")
+    REPUTATION_RECOVERY = "reputation_recovery", _("Reputation recovery")
+    CLOSED = "closed", _("Closed")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+TERMINAL_STATES = (CaseState.CLOSED, CaseState.DECLINED, CaseState.WITHDRAWN)
+OPEN_STATES = tuple(state for state in CaseState if state not in TERMINAL_STATES)
+# Details and flagged orders describe the notice; they may change only while the case is
+# being set up, before the agency has committed to a strategy built on them.
+EDITABLE_STATES = (CaseState.INTAKE, CaseState.ASSESSMENT)
+
+
+class ViolationType(models.TextChoices):
+    FAKE_TRANSACTION = "fake_transaction", _("Fake transaction (虚假交易)")
+    COUNTERFEIT = "counterfeit", _("Counterfeit goods")
+    MISDESCRIPTION = "misdescription", _("Misdescription")
+    INTELLECTUAL_PROPERTY = "intellectual_property", _("Intellectual property")
+    OTHER = "other", _("Other")
+
+
+class Severity(models.TextChoices):
+    GENERAL = "general", _("General")
+    SERIOUS = "serious", _("Serious")
+    ESPECIALLY_SERIOUS = "especially_serious", _("Especially serious")
+
+
+class Restriction(models.TextChoices):
+    SEARCH_DEMOTION = "search_demotion", _("Search demotion")
+    MARKETING_BAN = "marketing_ban", _("Ban from marketing events")
+    LISTING_REMOVAL = "listing_removal", _("Listing removal")
+    FINE = "fine", _("Fine")
+    SALES_RESTRICTION = "sales_restriction", _("Sales restriction")
+    FUNDS_FROZEN = "funds_frozen", _("Funds frozen")
+    STORE_CLOSURE = "store_closure", _("Store closure")
+    OTHER = "other", _("Other")
+
+
+class Outcome(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    PARTIALLY_ACCEPTED = "partially_accepted", _("Partially accepted")
+    REJECTED = "rejected", _("Rejected")
+
+
+class GoodsType(models.TextChoices):
+    PHYSICAL = "physical", _("Physical goods")
+    VIRTUAL = "virtual", _("Virtual goods")
+
+
+def default_attempt_limit() -> int:
+    return int(settings.DEFAULT_APPEAL_ATTEMPT_LIMIT)
+
+
+class Case(ConcurrentTransitionMixin, models.Model):
+    """One appeal against one violation notice on one shop.
+
+    The state machine is declared here, once. Transition methods change only in-memory
+    state; ``cases.services.case_transition`` checks permission and conditions, saves,
+    and writes the history row in the same transaction.
+    """
+
+    reference = models.CharField(max_length=32, unique=True, editable=False)
+    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT, related_name="cases")
+    shop = models.ForeignKey("organisations.Shop", on_delete=models.PROTECT, related_name="cases")
+    violation_type = models.CharField(max_length=32, choices=ViolationType.choices)
+    severity = models.CharField(max_length=32, choices=Severity.choices, default=Severity.GENERAL)
+    notice_received_at = models.DateTimeField(help_text=_("When the platform's violation notice arrived."))
+    notice_period_start = models.DateTimeField(null=True, blank=True)
+    notice_period_end = models.DateTimeField(null=True, blank=True)
+    penalty_points = models.PositiveIntegerField(default=0)
+    restrictions = models.JSONField(default=list, blank=True, help_text=_("Codes from Restriction."))
+    restrictions_note = models.TextField(blank=True)
+    appeal_deadline = models.DateTimeField(null=True, blank=True, help_text=_("The platform's appeal deadline."))
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_cases",
+    )
+    appeal_attempts_used = models.PositiveSmallIntegerField(default=0)
+    appeal_attempt_limit = models.PositiveSmallIntegerField(default=default_attempt_limit)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    state = FSMField(default=CaseState.INTAKE, choices=CaseState.choices, protected=True, db_index=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    closing_reason = models.TextField(blank=True, help_text=_("Why the case was declined or withdrawn."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["assignee", "state"]),
+            models.Index(fields=["organisation", "state"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(appeal_attempts_used__lte=models.F("appeal_attempt_limit")),
+                name="attempts_within_limit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    # --- Transitions ---------------------------------------------------------------
+    # ``custom["requires"]`` names the inputs a transition needs from the caller; the
+    # service reports a missing one as an unmet condition alongside the guards.
+
+    @transition(
+        field=state,
+        source=CaseState.INTAKE,
+        target=CaseState.ASSESSMENT,
+        conditions=[conditions.has_assignee, conditions.has_flagged_orders],
+        permission=staff_roles(*INTAKE_AND_CASE_WORKERS),
+    )
+    def start_assessment(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[CaseState.INTAKE, CaseState.ASSESSMENT],
+        target=CaseState.DECLINED,
+        permission=staff_roles(*CASE_WORKERS),
+        custom={"requires": ("reason",)},
+    )
+    def decline(self, *, reason: str) -> None:
+        self.closing_reason = reason
+
+    @transition(
+        field=state,
+        source=CaseState.ASSESSMENT,
+        target=CaseState.EVIDENCE,
+        permission=staff_roles(*CASE_WORKERS),
+    )
+    def accept_case(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=CaseState.EVIDENCE,
+        target=CaseState.SUBMITTED,
+        conditions=[conditions.attempts_remain, conditions.evidence_complete],
+        permission=staff_roles(*CASE_WORKERS),
+    )
+    def submit_appeal(self) -> None:
+        self.appeal_attempts_used += 1
+        self.outcome = ""
+
+    @transition(
+        field=state,
+        source=CaseState.SUBMITTED,
+        target=CaseState.RESOLVED,
+        permission=staff_roles(*CASE_WORKERS),
+        custom={"requires": ("outcome",)},
+    )
+    def record_outcome(self, *, outcome: str) -> None:
+        self.outcome = outcome
+
+    @transition(
+        field=state,
+        source=CaseState.RESOLVED,
+        target=CaseState.EVIDENCE,
+        conditions=[conditions.outcome_not_accepted, conditions.attempts_remain],
+        permission=staff_roles(*CASE_WORKERS),
+    )
+    def reappeal(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=CaseState.RESOLVED,
+        target=CaseState.REPUTATION_RECOVERY,
+        permission=staff_roles(*CASE_WORKERS),
+    )
+    def start_recovery(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[CaseState.RESOLVED, CaseState.REPUTATION_RECOVERY],
+        target=CaseState.CLOSED,
+        permission=staff_roles(*CASE_WORKERS),
+    )
+    def close(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=list(OPEN_STATES),
+        target=CaseState.WITHDRAWN,
+        permission=client_of_case_or_supervisor,
+        custom={"requires": ("reason",)},
+    )
+    def withdraw(self, *, reason: str) -> None:
+        self.closing_reason = reason
+
+
+class FlaggedOrder(models.Model):
+    """One order the platform's notice flags; the appeal must prove each one was real."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="flagged_orders")
+    platform_order_id = models.CharField(max_length=64)
+    order_time = models.DateTimeField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="CNY")
+    buyer_handle = models.CharField(max_length=150, blank=True)
+    goods_type = models.CharField(max_length=16, choices=GoodsType.choices, default=GoodsType.PHYSICAL)
+    courier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order_time", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "platform_order_id"], name="unique_order_per_case"),
+        ]
+        indexes = [models.Index(fields=["platform_order_id"])]
+
+    def __str__(self) -> str:
+        return self.platform_order_id
+
+
+class ReferenceSequence(models.Model):
+    """The last case number used in a year, so references read AP-2026-000123."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Case created")
+    DETAILS_UPDATED = "details_updated", _("Details updated")
+    STATE_CHANGED = "state_changed", _("State changed")
+    ASSIGNED = "assigned", _("Assigned")
+    FLAGGED_ORDERS_ADDED = "flagged_orders_added", _("Flagged orders added")
+
+
+class AppendOnlyQuerySet(models.QuerySet["CaseEvent"]):
+    """History rows are written once; bulk edits and deletes are refused outright."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("Case history is append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("Case history is append-only.")
+
+
+class CaseEvent(models.Model):
+    """One row of a case's append-only history: who did what, when, from what to what.
+
+    On PostgreSQL a trigger also refuses UPDATE and DELETE, so not even raw SQL from the
+    application can rewrite history.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    old_value = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    new_value = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    reason = models.TextField(blank=True)
+    client_visible = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[models.Manager[CaseEvent]] = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("Case history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("Case history is append-only.")

@@ -1,0 +1,61 @@
+"""Client portal: a client user's own organisation's cases, a timeline, and withdrawal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agency.api.permissions import IsClientUser, current_user
+from agency.api.schema import ERROR_RESPONSES
+from cases import selectors, services
+from cases.models import Case
+from cases.portal import serializers as s
+
+
+@extend_schema(tags=["portal"])
+class PortalCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
+    """A case of another organisation answers 404 on every path, exactly like a missing one."""
+
+    permission_classes = [IsClientUser]
+    # For schema generation only; get_queryset() scopes every real request.
+    queryset = Case.objects.none()
+    serializer_class = s.PortalCaseSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> Any:
+        return selectors.case_list(user=current_user(self.request)).order_by("-created_at", "-id")
+
+    def _case(self) -> Case:
+        return selectors.case_get(user=current_user(self.request), case_id=int(self.kwargs["pk"]))
+
+    @extend_schema(responses={200: s.PortalCaseSerializer, **ERROR_RESPONSES})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(s.PortalCaseSerializer(self._case()).data)
+
+    @extend_schema(responses={200: s.TimelineEntrySerializer(many=True), **ERROR_RESPONSES})
+    @action(detail=True, methods=["get"])
+    def timeline(self, request: Request, pk: str) -> Response:
+        """What has happened on the case, in plain language (Accept-Language: zh-hans or en)."""
+        page = self.paginate_queryset(selectors.case_client_timeline(case=self._case()))
+        return self.get_paginated_response(s.TimelineEntrySerializer(page, many=True).data)
+
+    @extend_schema(request=s.WithdrawInputSerializer, responses={200: s.PortalCaseSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str) -> Response:
+        """Withdraw the case; a reason is required."""
+        case = self._case()
+        data = s.WithdrawInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.case_transition(
+            case_id=case.pk,
+            name="withdraw",
+            actor=current_user(request),
+            reason=data.validated_data["reason"],
+            expected_state=data.validated_data["expected_state"],
+        )
+        return Response(s.PortalCaseSerializer(self._case()).data)

@@ -1,0 +1,335 @@
+"""Write-side operations on cases: each checks who may act, changes, and records history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition
+
+from agency.accounts.models import User
+from agency.errors import ConditionsUnmet, Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
+from agency.organisations.models import Shop
+from cases import transitions as case_transitions
+from cases.history import record_case_event
+from cases.models import (
+    EDITABLE_STATES,
+    OPEN_STATES,
+    Case,
+    CaseState,
+    EventKind,
+    FlaggedOrder,
+    ReferenceSequence,
+)
+from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS
+from cases.selectors import case_visible_to
+
+# Detail fields staff may change while a case is set up (see EDITABLE_STATES).
+EDITABLE_FIELDS = (
+    "shop",
+    "violation_type",
+    "severity",
+    "notice_received_at",
+    "notice_period_start",
+    "notice_period_end",
+    "penalty_points",
+    "restrictions",
+    "restrictions_note",
+    "appeal_deadline",
+)
+MAX_ORDERS_PER_REQUEST = 10_000
+
+
+def _require_role(actor: User, roles: Iterable[str]) -> None:
+    if actor.role not in roles:
+        raise NotAllowed()
+
+
+def _visible_case(actor: User, case_id: int, *, for_update: bool = False) -> Case:
+    queryset = case_visible_to(actor).filter(pk=case_id)
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    case = queryset.first()
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def _next_reference(now: dt.datetime) -> str:
+    """AP-<year>-<six-digit number>, numbered per year in the agency's time zone."""
+    year = timezone.localtime(now).year
+    sequence, _created = ReferenceSequence.objects.select_for_update().get_or_create(year=year)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return f"AP-{year}-{sequence.last_number:06d}"
+
+
+def _check_notice_period(start: dt.datetime | None, end: dt.datetime | None) -> None:
+    if start and end and end < start:
+        raise InvalidInput(details={"fields": {"notice_period_end": [_("The end is before the start.")]}})
+
+
+@transaction.atomic
+def case_create(
+    *,
+    actor: User,
+    shop: Shop,
+    violation_type: str,
+    notice_received_at: dt.datetime,
+    severity: str = "general",
+    notice_period_start: dt.datetime | None = None,
+    notice_period_end: dt.datetime | None = None,
+    penalty_points: int = 0,
+    restrictions: list[str] | None = None,
+    restrictions_note: str = "",
+    appeal_deadline: dt.datetime | None = None,
+    flagged_orders: list[Mapping[str, Any]] | None = None,
+) -> Case:
+    """Open a case at intake, optionally with its flagged orders, all or nothing."""
+    _require_role(actor, CASE_EDITORS)
+    _check_notice_period(notice_period_start, notice_period_end)
+    now = timezone.now()
+    case = Case.objects.create(
+        reference=_next_reference(now),
+        organisation_id=shop.organisation_id,
+        shop=shop,
+        violation_type=violation_type,
+        severity=severity,
+        notice_received_at=notice_received_at,
+        notice_period_start=notice_period_start,
+        notice_period_end=notice_period_end,
+        penalty_points=penalty_points,
+        restrictions=list(restrictions or []),
+        restrictions_note=restrictions_note,
+        appeal_deadline=appeal_deadline,
+        created_by=actor,
+        created_at=now,
+        state_changed_at=now,
+    )
+    record_case_event(case=case, actor=actor, kind=EventKind.CREATED, new_value={"reference": case.reference})
+    if flagged_orders:
+        _add_orders(case=case, actor=actor, orders=flagged_orders)
+    return case
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Shop):
+        return value.pk
+    if isinstance(value, dt.datetime | Decimal):
+        return value.isoformat() if isinstance(value, dt.datetime) else str(value)
+    return value
+
+
+@transaction.atomic
+def case_update_details(*, case_id: int, actor: User, changes: Mapping[str, Any]) -> Case:
+    """Correct the notice's details while the case is in intake or assessment."""
+    _require_role(actor, CASE_EDITORS)
+    case = _visible_case(actor, case_id, for_update=True)
+    if case.state not in EDITABLE_STATES:
+        raise InvalidState(_("Details can be changed only in intake or assessment."), details={"state": case.state})
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise InvalidInput(details={"fields": {name: [_("This field cannot be changed.")] for name in unknown}})
+    shop = changes.get("shop")
+    if shop is not None and shop.organisation_id != case.organisation_id:
+        raise InvalidInput(details={"fields": {"shop": [_("The shop belongs to another organisation.")]}})
+    _check_notice_period(
+        changes.get("notice_period_start", case.notice_period_start),
+        changes.get("notice_period_end", case.notice_period_end),
+    )
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for name, value in changes.items():
+        current = getattr(case, name)
+        if current != value:
+            old[name] = _jsonable(current)
+            new[name] = _jsonable(value)
+            setattr(case, name, value)
+    if new:
+        case.save()
+        record_case_event(case=case, actor=actor, kind=EventKind.DETAILS_UPDATED, old_value=old, new_value=new)
+    return case
+
+
+@transaction.atomic
+def case_assign(*, case_id: int, actor: User, assignee_id: int | None, reason: str = "") -> Case:
+    """A supervisor assigns, reassigns or unassigns a case; the history keeps every change."""
+    _require_role(actor, ASSIGNERS)
+    case = _visible_case(actor, case_id, for_update=True)
+    if case.state not in OPEN_STATES:
+        raise InvalidState(_("A finished case cannot be reassigned."), details={"state": case.state})
+    assignee = None
+    if assignee_id is not None:
+        assignee = User.objects.filter(pk=assignee_id, is_active=True, role__in=ASSIGNABLE_ROLES).first()
+        if assignee is None:
+            raise InvalidInput(details={"fields": {"assignee": [_("Not an active case manager or supervisor.")]}})
+    if case.assignee_id == assignee_id:
+        return case
+    old = case.assignee_id
+    case.assignee = assignee
+    case.save(update_fields=["assignee", "updated_at"])
+    record_case_event(
+        case=case,
+        actor=actor,
+        kind=EventKind.ASSIGNED,
+        old_value={"assignee": old},
+        new_value={"assignee": assignee_id},
+        reason=reason,
+    )
+    return case
+
+
+def _validate_orders(case: Case, orders: list[Mapping[str, Any]]) -> None:
+    """Every problem in one answer: duplicates in the request or against the case."""
+    if len(orders) > MAX_ORDERS_PER_REQUEST:
+        raise InvalidInput(
+            details={"fields": {"orders": [_("At most %(n)d orders per request.") % {"n": MAX_ORDERS_PER_REQUEST}]}}
+        )
+    errors: dict[str, dict[str, list[str]]] = {}
+    first_index: dict[str, int] = {}
+    for index, order in enumerate(orders):
+        order_id = order["platform_order_id"]
+        if order_id in first_index:
+            errors[str(index)] = {
+                "platform_order_id": [_("Duplicate of order %(n)d in this request.") % {"n": first_index[order_id]}]
+            }
+        else:
+            first_index[order_id] = index
+    existing = set(
+        FlaggedOrder.objects.filter(case_id=case.pk, platform_order_id__in=list(first_index)).values_list(
+            "platform_order_id", flat=True
+        )
+    )
+    for order_id in existing:
+        errors.setdefault(str(first_index[order_id]), {})["platform_order_id"] = [
+            _("This order is already on the case.")
+        ]
+    if errors:
+        raise InvalidInput(details={"fields": {"orders": errors}})
+
+
+def _add_orders(*, case: Case, actor: User, orders: list[Mapping[str, Any]]) -> list[FlaggedOrder]:
+    _validate_orders(case, orders)
+    now = timezone.now()
+    rows = [FlaggedOrder(case=case, created_at=now, **dict(order)) for order in orders]
+    try:
+        with transaction.atomic():
+            created = FlaggedOrder.objects.bulk_create(rows, batch_size=1000)
+    except IntegrityError as exc:
+        # Another request added one of these orders after our check: nothing is written.
+        raise Conflict(_("Some of these orders were added by someone else meanwhile.")) from exc
+    record_case_event(
+        case=case,
+        actor=actor,
+        kind=EventKind.FLAGGED_ORDERS_ADDED,
+        new_value={"count": len(created), "order_ids": [order.platform_order_id for order in created[:20]]},
+    )
+    return created
+
+
+@transaction.atomic
+def flagged_orders_add(*, case_id: int, actor: User, orders: list[Mapping[str, Any]]) -> list[FlaggedOrder]:
+    """Add one or many flagged orders; if any is invalid, none is added."""
+    _require_role(actor, CASE_EDITORS)
+    case = _visible_case(actor, case_id, for_update=True)
+    if case.state not in EDITABLE_STATES:
+        raise InvalidState(
+            _("Flagged orders can be added only in intake or assessment."), details={"state": case.state}
+        )
+    return _add_orders(case=case, actor=actor, orders=orders)
+
+
+def case_transition(
+    *,
+    case_id: int,
+    name: str,
+    actor: User,
+    reason: str = "",
+    outcome: str = "",
+    expected_state: str = "",
+) -> Case:
+    """Take one state-machine transition, or explain exactly why it cannot be taken.
+
+    1. Load the case through the actor's scope (404 if they cannot see it).
+    2. Refuse a transition name the machine does not know (400), a role without
+       permission (403), a state it cannot leave by this transition or a case that moved
+       on since the caller looked (409), and unmet guards or missing inputs (400, all of
+       them listed).
+    3. Call the django-fsm transition, save, and write the history row in one transaction.
+       No row lock is taken: ConcurrentTransitionMixin makes the UPDATE conditional on
+       the state it read, so a concurrent transition that got there first turns this one
+       into a 409 and rolls everything back.
+    """
+    spec = case_transitions.get(name)
+    with transaction.atomic():
+        case = _visible_case(actor, case_id)
+        if expected_state and case.state != expected_state:
+            raise InvalidState(
+                _("The case is no longer in the state you expected."),
+                details={"state": case.state, "expected_state": expected_state},
+            )
+        if not spec.has_permission(case, actor):
+            raise NotAllowed()
+        if not spec.possible_from(case.state):
+            raise InvalidState(
+                _("'%(transition)s' is not possible from '%(state)s'.") % {"transition": name, "state": case.state},
+                details={"state": case.state, "allowed_from": list(spec.sources)},
+            )
+        inputs = {"reason": reason.strip(), "outcome": outcome}
+        unmet = spec.unmet_conditions(case, inputs)
+        if unmet:
+            raise ConditionsUnmet(details={"unmet_conditions": unmet})
+
+        old_state = case.state
+        getattr(case, name)(**{key: inputs[key] for key in spec.requires})
+        case.state_changed_at = timezone.now()
+        try:
+            case.save()
+        except ConcurrentTransition as exc:
+            raise InvalidState(_("The case changed while this request was processed; reload and try again.")) from exc
+        new_value: dict[str, Any] = {"state": case.state, "transition": name}
+        if name == "record_outcome":
+            new_value["outcome"] = case.outcome
+        if name == "submit_appeal":
+            new_value["attempt"] = case.appeal_attempts_used
+        record_case_event(
+            case=case,
+            actor=actor,
+            kind=EventKind.STATE_CHANGED,
+            old_value={"state": old_state},
+            new_value=new_value,
+            reason=inputs["reason"],
+        )
+    return case
+
+
+def transitions_for(*, case: Case, actor: User) -> list[dict[str, Any]]:
+    """The transitions ``actor`` may take from the case's state now, with what is unmet."""
+    available = []
+    for spec in case_transitions.all_transitions():
+        if spec.possible_from(case.state) and spec.has_permission(case, actor):
+            available.append(
+                {
+                    "name": spec.name,
+                    "target": spec.target,
+                    "requires": list(spec.requires),
+                    "unmet_conditions": spec.unmet_conditions(case, None),
+                }
+            )
+    return available
+
+
+__all__ = [
+    "CaseState",
+    "case_assign",
+    "case_create",
+    "case_transition",
+    "case_update_details",
+    "flagged_orders_add",
+    "transitions_for",
+]

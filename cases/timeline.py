@@ -1,0 +1,54 @@
+"""Plain-language sentences for the client's timeline, in the language of the request."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from cases.models import CaseEvent, CaseState, EventKind, Outcome
+
+
+def _state_sentence(event: CaseEvent) -> str:
+    new = event.new_value or {}
+    old_state = (event.old_value or {}).get("state")
+    state = new.get("state")
+    if state == CaseState.ASSESSMENT:
+        return _("We have started assessing your case.")
+    if state == CaseState.EVIDENCE and old_state == CaseState.RESOLVED:
+        return _("We are preparing a further appeal with more evidence.")
+    if state == CaseState.EVIDENCE:
+        return _("We have taken on your case and are collecting evidence for each flagged order.")
+    if state == CaseState.SUBMITTED:
+        return _("The appeal was submitted to the platform (attempt %(n)s).") % {"n": new.get("attempt", "?")}
+    if state == CaseState.RESOLVED:
+        outcome = new.get("outcome")
+        if outcome == Outcome.ACCEPTED:
+            return _("The platform accepted the appeal.")
+        if outcome == Outcome.PARTIALLY_ACCEPTED:
+            return _("The platform accepted the appeal in part.")
+        return _("The platform rejected the appeal.")
+    if state == CaseState.REPUTATION_RECOVERY:
+        return _("We are helping your shop recover its reputation.")
+    if state == CaseState.CLOSED:
+        return _("The case is closed.")
+    if state == CaseState.DECLINED:
+        return _("The agency has declined this case.")
+    if state == CaseState.WITHDRAWN:
+        return _("The case was withdrawn.")
+    return _("The case moved to a new stage.")
+
+
+def describe(event: CaseEvent) -> str:
+    """One sentence a merchant understands, with no internal names or notes."""
+    if event.kind == EventKind.CREATED:
+        return _("Your case %(reference)s was opened.") % {"reference": (event.new_value or {}).get("reference", "")}
+    if event.kind == EventKind.FLAGGED_ORDERS_ADDED:
+        return _("%(count)s flagged orders were recorded on your case.") % {
+            "count": (event.new_value or {}).get("count", 0)
+        }
+    if event.kind == EventKind.ASSIGNED:
+        if (event.new_value or {}).get("assignee") is None:
+            return _("Your case is waiting for a case manager.")
+        return _("A case manager is now looking after your case.")
+    if event.kind == EventKind.STATE_CHANGED:
+        return _state_sentence(event)
+    return _("Your case was updated.")

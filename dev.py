@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh machine: `python3 dev.py up | test | bench`.
+
+It needs nothing but Python 3.11+. It creates .venv, installs the pinned requirements
+(again only when a requirements file changed), and then:
+
+  up     migrate, load demo data, and run the API (http://127.0.0.1:8000), a Celery
+         worker and Celery beat together until Ctrl-C;
+  test   ruff (lint and format), mypy, the migrations check and the whole pytest suite;
+  bench  the performance figures, as `BENCH <name> <value> <unit>` lines.
+
+Extra arguments after `test` go to pytest, for example `python3 dev.py test -k portal`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".requirements.sha256"
+
+
+def ensure_venv() -> None:
+    """Create the virtual environment and install the exact pins when they changed."""
+    if sys.version_info < (3, 11):
+        sys.exit("Python 3.11 or newer is required.")
+    if not PYTHON.exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        digest.update((ROOT / name).read_bytes())
+    if STAMP.exists() and STAMP.read_text() == digest.hexdigest():
+        return
+    print("installing requirements ...", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "-r", str(ROOT / "requirements-dev.txt")], check=True, cwd=ROOT)
+    STAMP.write_text(digest.hexdigest())
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(args), flush=True)
+    result = subprocess.run(args, cwd=ROOT, env=env)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def manage(*args: str, env: dict[str, str] | None = None) -> None:
+    run(str(PYTHON), "manage.py", *args, env=env)
+
+
+def dev_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    return env
+
+
+def cmd_up() -> None:
+    env = dev_env()
+    manage("migrate", "--noinput", env=env)
+    manage("seed_demo", env=env)
+    port = env.get("PORT", "8000")
+    celery = str(BIN / "celery")
+    processes = {
+        "web": [str(PYTHON), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        "worker": [celery, "-A", "agency", "worker", "--loglevel", "info", "--concurrency", "2"],
+        "beat": [celery, "-A", "agency", "beat", "--loglevel", "info"],
+    }
+    children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
+    print(f"\nAPI on http://127.0.0.1:{port}/api/v1/  docs on http://127.0.0.1:{port}/api/docs/", flush=True)
+    print("Ctrl-C stops the web server, the worker and beat.\n", flush=True)
+    exit_code = 0
+    try:
+        while True:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    print(f"{name} exited with {child.returncode}; stopping the rest.", flush=True)
+                    exit_code = child.returncode or 1
+                    raise KeyboardInterrupt
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children.values():
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    sys.exit(exit_code)
+
+
+def cmd_test(pytest_args: list[str]) -> None:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    run(str(BIN / "ruff"), "check", ".")
+    run(str(BIN / "ruff"), "format", "--check", ".")
+    run(str(BIN / "mypy"), ".", env=env)
+    manage("makemigrations", "--check", "--dry-run", env=env)
+    run(str(PYTHON), "-m", "pytest", *pytest_args, env=env)
+
+
+def cmd_bench() -> None:
+    run(str(PYTHON), "-m", "bench.run")
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"up", "test", "bench"}:
+        sys.exit(__doc__)
+    ensure_venv()
+    command = sys.argv[1]
+    if command == "up":
+        cmd_up()
+    elif command == "test":
+        cmd_test(sys.argv[2:])
+    else:
+        cmd_bench()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+"""App config for evidence."""
+
+from django.apps import AppConfig
+
+
+class EvidenceConfig(AppConfig):
+    name = "evidence"
+    verbose_name = "Evidence"
