@@ -32,7 +32,7 @@ STAMP = VENV / ".requirements.sha256"
 
 def ensure_venv() -> None:
     """Create the virtual environment and install the exact pins when they changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs on whatever python3 the machine has
         sys.exit("Python 3.11 or newer is required.")
     if not PYTHON.exists():
         print("creating .venv ...", flush=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -88,7 +88,7 @@ def case_create(
     restrictions: list[str] | None = None,
     restrictions_note: str = "",
     appeal_deadline: dt.datetime | None = None,
-    flagged_orders: list[Mapping[str, Any]] | None = None,
+    flagged_orders: Sequence[Mapping[str, Any]] | None = None,
 ) -> Case:
     """Open a case at intake, optionally with its flagged orders, all or nothing."""
     _require_role(actor, CASE_EDITORS)
@@ -184,7 +184,7 @@ def case_assign(*, case_id: int, actor: User, assignee_id: int | None, reason: s
     return case
 
 
-def _validate_orders(case: Case, orders: list[Mapping[str, Any]]) -> None:
+def _validate_orders(case: Case, orders: Sequence[Mapping[str, Any]]) -> None:
     """Every problem in one answer: duplicates in the request or against the case."""
     if len(orders) > MAX_ORDERS_PER_REQUEST:
         raise InvalidInput(
@@ -213,7 +213,7 @@ def _validate_orders(case: Case, orders: list[Mapping[str, Any]]) -> None:
         raise InvalidInput(details={"fields": {"orders": errors}})
 
 
-def _add_orders(*, case: Case, actor: User, orders: list[Mapping[str, Any]]) -> list[FlaggedOrder]:
+def _add_orders(*, case: Case, actor: User, orders: Sequence[Mapping[str, Any]]) -> list[FlaggedOrder]:
     _validate_orders(case, orders)
     now = timezone.now()
     rows = [FlaggedOrder(case=case, created_at=now, **dict(order)) for order in orders]
@@ -233,7 +233,7 @@ def _add_orders(*, case: Case, actor: User, orders: list[Mapping[str, Any]]) -> 
 
 
 @transaction.atomic
-def flagged_orders_add(*, case_id: int, actor: User, orders: list[Mapping[str, Any]]) -> list[FlaggedOrder]:
+def flagged_orders_add(*, case_id: int, actor: User, orders: Sequence[Mapping[str, Any]]) -> list[FlaggedOrder]:
     """Add one or many flagged orders; if any is invalid, none is added."""
     _require_role(actor, CASE_EDITORS)
     case = _visible_case(actor, case_id, for_update=True)

@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
 
-from agency.settings import *  # noqa: E402,F403
+from agency.settings import *  # noqa: F403
 
 # Tests talk plain HTTP to the test client; production keeps the redirect on.
 SECURE_SSL_REDIRECT = False
