@@ -1,0 +1,184 @@
+"""The client portal: own organisation only, client-safe fields, timeline, withdrawal."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cases import services
+from cases.models import CaseEvent
+
+INTERNAL_FIELDS = {
+    "assignee",
+    "closing_reason",
+    "created_by",
+    "organisation",
+    "appeal_attempt_limit",
+    "restrictions_note",
+}
+
+
+def test_list_shows_only_own_organisation(api, alice, bob, charlie, case_in, make_case, star_shop):
+    mine = case_in("evidence")
+    theirs = make_case(star_shop)
+
+    for user, expected in [(alice, [mine.reference]), (bob, [mine.reference]), (charlie, [theirs.reference])]:
+        response = api(user).get("/api/v1/portal/cases/")
+        assert response.status_code == 200
+        assert [row["reference"] for row in response.data["results"]] == expected
+
+
+def test_detail_has_client_safe_fields_only(api, alice, case_in):
+    case = case_in("submitted")
+
+    response = api(alice).get(f"/api/v1/portal/cases/{case.pk}/")
+
+    assert response.status_code == 200
+    body = response.data
+    assert body["reference"] == case.reference
+    assert body["state"] == "submitted"
+    assert body["state_display"] == "Submitted to the platform"
+    assert body["shop"] == {"name": "Blossom Home Tmall Store", "platform": "tmall", "platform_display": "Tmall"}
+    assert body["flagged_order_count"] == 3
+    assert body["can_withdraw"] is True
+    assert not INTERNAL_FIELDS & set(body)
+
+
+def test_timeline_is_plain_language_and_hides_internal_events(api, alice, supervisor, manager, case_in):
+    case = case_in("submitted")
+    internal = CaseEvent.objects.create(case=case, actor=supervisor, kind="details_updated", reason="Secret note")
+
+    response = api(alice).get(f"/api/v1/portal/cases/{case.pk}/timeline/")
+
+    assert response.status_code == 200
+    texts = [entry["text"] for entry in response.data["results"]]
+    assert texts == [
+        f"Your case {case.reference} was opened.",
+        "3 flagged orders were recorded on your case.",
+        "A case manager is now looking after your case.",
+        "We have started assessing your case.",
+        "We have taken on your case and are collecting evidence for each flagged order.",
+        "The appeal was submitted to the platform (attempt 1).",
+    ]
+    assert internal.pk not in [entry["id"] for entry in response.data["results"]]
+    assert "Secret note" not in str(response.data)
+    assert manager.label not in str(response.data)  # no staff names in the client's view
+
+
+def test_timeline_reports_outcome_and_reappeal(api, alice, supervisor, case_in):
+    case = case_in("resolved")
+    services.case_transition(case_id=case.pk, name="reappeal", actor=supervisor)
+
+    texts = [e["text"] for e in api(alice).get(f"/api/v1/portal/cases/{case.pk}/timeline/").data["results"]]
+
+    assert texts[-2:] == [
+        "The platform rejected the appeal.",
+        "We are preparing a further appeal with more evidence.",
+    ]
+
+
+def test_client_withdraws_with_reason(api, alice, case_in):
+    case = case_in("evidence")
+
+    response = api(alice).post(f"/api/v1/portal/cases/{case.pk}/withdraw/", {"reason": "We settled."})
+
+    assert response.status_code == 200, response.data
+    assert response.data["state"] == "withdrawn"
+    assert response.data["can_withdraw"] is False
+    event = CaseEvent.objects.filter(case=case).latest("id")
+    assert (event.kind, event.actor, event.reason) == ("state_changed", alice, "We settled.")
+
+
+def test_withdraw_needs_a_reason(api, alice, case_in):
+    case = case_in("evidence")
+
+    response = api(alice).post(f"/api/v1/portal/cases/{case.pk}/withdraw/", {"reason": ""})
+
+    assert response.status_code == 400
+    assert response.data["error"]["details"]["unmet_conditions"][0]["code"] == "reason_required"
+    case.refresh_from_db()
+    assert case.state == "evidence"
+
+
+@pytest.mark.parametrize("state", ["closed", "declined", "withdrawn"])
+def test_withdraw_finished_case_is_a_conflict(api, alice, case_in, state):
+    case = case_in(state)
+
+    response = api(alice).post(f"/api/v1/portal/cases/{case.pk}/withdraw/", {"reason": "Changed our mind."})
+
+    assert response.status_code == 409
+    case.refresh_from_db()
+    assert case.state == state
+
+
+PORTAL_ENDPOINTS = [
+    ("get", "/api/v1/portal/cases/{id}/"),
+    ("get", "/api/v1/portal/cases/{id}/timeline/"),
+    ("post", "/api/v1/portal/cases/{id}/withdraw/"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PORTAL_ENDPOINTS)
+def test_another_organisation_gets_404_exactly_like_a_missing_case(api, charlie, case_in, method, path):
+    case = case_in("evidence")
+    client = api(charlie)
+
+    theirs = getattr(client, method)(path.format(id=case.pk), {"reason": "x"})
+    missing = getattr(client, method)(path.format(id=999999), {"reason": "x"})
+
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.data == missing.data
+    case.refresh_from_db()
+    assert case.state == "evidence"
+
+
+@pytest.mark.parametrize(("method", "path"), [*PORTAL_ENDPOINTS, ("get", "/api/v1/portal/cases/")])
+def test_anonymous_gets_401(api, case_in, method, path):
+    case = case_in("evidence")
+
+    response = getattr(api(), method)(path.format(id=case.pk), {"reason": "x"})
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), [*PORTAL_ENDPOINTS, ("get", "/api/v1/portal/cases/")])
+@pytest.mark.parametrize("staff", ["supervisor", "manager"])
+def test_staff_are_not_portal_users(api, request, case_in, staff, method, path):
+    case = case_in("evidence")
+
+    response = getattr(api(request.getfixturevalue(staff)), method)(path.format(id=case.pk), {"reason": "x"})
+
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.state == "evidence"
+
+
+@pytest.mark.parametrize("page_size", [10, 100])
+def test_portal_list_query_count_does_not_grow(api, alice, make_case, blossom_shop, page_size):
+    for _ in range(101):
+        make_case(blossom_shop, orders=1)
+    client = api(alice)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/portal/cases/?page_size={page_size}")
+
+    assert len(response.data["results"]) == page_size
+    # The paginator's COUNT and the page itself, each scoped by the membership subquery.
+    assert len(queries) == 2, [q["sql"] for q in queries]
+
+
+@pytest.mark.parametrize("page_size", [10, 100])
+def test_timeline_query_count_does_not_grow(api, alice, case_in, supervisor, page_size):
+    case = case_in("intake")
+    for _ in range(60):
+        services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=None)
+        services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=case.assignee_id)
+    client = api(alice)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/portal/cases/{case.pk}/timeline/?page_size={page_size}")
+
+    assert len(response.data["results"]) == page_size
+    # The case (scoped), the paginator's COUNT, and the page.
+    assert len(queries) == 3, [q["sql"] for q in queries]

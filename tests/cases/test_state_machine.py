@@ -1,0 +1,272 @@
+"""The case state machine: every state x every transition, roles x transitions, guards."""
+
+from __future__ import annotations
+
+import pytest
+
+from agency.errors import ConditionsUnmet, InvalidState, NotAllowed
+from cases import services
+from cases.models import Case, CaseEvent, CaseState
+
+# Written out from the specification, not derived from the code, so a change to the
+# machine that the specification does not allow fails here.
+SOURCES = {
+    "start_assessment": {"intake"},
+    "decline": {"intake", "assessment"},
+    "accept_case": {"assessment"},
+    "submit_appeal": {"evidence"},
+    "record_outcome": {"submitted"},
+    "reappeal": {"resolved"},
+    "start_recovery": {"resolved"},
+    "close": {"resolved", "reputation_recovery"},
+    "withdraw": {"intake", "assessment", "evidence", "submitted", "resolved", "reputation_recovery"},
+}
+TARGETS = {
+    "start_assessment": "assessment",
+    "decline": "declined",
+    "accept_case": "evidence",
+    "submit_appeal": "submitted",
+    "record_outcome": "resolved",
+    "reappeal": "evidence",
+    "start_recovery": "reputation_recovery",
+    "close": "closed",
+    "withdraw": "withdrawn",
+}
+INPUTS = {
+    "decline": {"reason": "Genuine violation; no grounds to appeal."},
+    "record_outcome": {"outcome": "rejected"},
+    "withdraw": {"reason": "Client settled directly."},
+}
+# Roles that may take each transition (the client is the case's own client user).
+ALLOWED_ROLES = {
+    "start_assessment": {"intake", "manager", "supervisor", "administrator"},
+    "decline": {"manager", "supervisor", "administrator"},
+    "accept_case": {"manager", "supervisor", "administrator"},
+    "submit_appeal": {"manager", "supervisor", "administrator"},
+    "record_outcome": {"manager", "supervisor", "administrator"},
+    "reappeal": {"manager", "supervisor", "administrator"},
+    "start_recovery": {"manager", "supervisor", "administrator"},
+    "close": {"manager", "supervisor", "administrator"},
+    "withdraw": {"alice", "supervisor", "administrator"},
+}
+ACTORS = ["intake", "manager", "reviewer", "supervisor", "administrator", "alice"]
+# A source state from which each transition's guards hold for the case_in fixture.
+STAGING_STATE = {
+    "start_assessment": "intake",
+    "decline": "assessment",
+    "accept_case": "assessment",
+    "submit_appeal": "evidence",
+    "record_outcome": "submitted",
+    "reappeal": "resolved",
+    "start_recovery": "resolved",
+    "close": "reputation_recovery",
+    "withdraw": "submitted",
+}
+
+
+def transition_url(case: Case) -> str:
+    return f"/api/v1/cases/{case.pk}/transitions/"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+@pytest.mark.parametrize("state", [state.value for state in CaseState])
+def test_every_state_by_every_transition(api, supervisor, case_in, state, name):
+    case = case_in(state)
+    events_before = CaseEvent.objects.filter(case=case).count()
+
+    response = api(supervisor).post(transition_url(case), {"transition": name, **INPUTS.get(name, {})})
+
+    case.refresh_from_db()
+    if state in SOURCES[name]:
+        assert response.status_code == 200, response.data
+        assert response.data["state"] == TARGETS[name]
+        assert case.state == TARGETS[name]
+        assert CaseEvent.objects.filter(case=case).count() == events_before + 1
+        event = CaseEvent.objects.filter(case=case).latest("id")
+        assert (event.kind, event.old_value, event.new_value["state"]) == (
+            "state_changed",
+            {"state": state},
+            case.state,
+        )
+        assert event.actor == supervisor
+    else:
+        assert response.status_code == 409, response.data
+        assert response.data["error"]["code"] == "invalid_state"
+        assert case.state == state
+        assert CaseEvent.objects.filter(case=case).count() == events_before
+
+
+@pytest.mark.parametrize("actor_name", ACTORS)
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_roles_by_transitions(request, case_in, alice, intake, reviewer, administrator, name, actor_name):
+    actor = request.getfixturevalue(actor_name)
+    case = case_in(STAGING_STATE[name])
+
+    def take() -> Case:
+        return services.case_transition(case_id=case.pk, name=name, actor=actor, **INPUTS.get(name, {}))
+
+    if actor_name in ALLOWED_ROLES[name]:
+        assert take().state == TARGETS[name]
+    else:
+        with pytest.raises(NotAllowed):
+            take()
+        case.refresh_from_db()
+        assert case.state == STAGING_STATE[name]
+
+
+@pytest.mark.parametrize("actor_name", ["intake", "manager", "reviewer", "supervisor", "administrator"])
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_roles_by_transitions_over_the_api(api, request, case_in, reviewer, administrator, name, actor_name):
+    actor = request.getfixturevalue(actor_name)
+    case = case_in(STAGING_STATE[name])
+
+    response = api(actor).post(transition_url(case), {"transition": name, **INPUTS.get(name, {})})
+
+    expected = 200 if actor_name in ALLOWED_ROLES[name] else 403
+    assert response.status_code == expected, response.data
+    if expected == 403:
+        assert response.data["error"]["code"] == "permission_denied"
+
+
+def test_start_assessment_lists_every_unmet_condition(api, make_case, blossom_shop, supervisor):
+    case = make_case(blossom_shop, orders=0)
+
+    response = api(supervisor).post(transition_url(case), {"transition": "start_assessment"})
+
+    assert response.status_code == 400
+    assert response.data["error"]["code"] == "conditions_unmet"
+    codes = [c["code"] for c in response.data["error"]["details"]["unmet_conditions"]]
+    assert codes == ["has_assignee", "has_flagged_orders"]
+    case.refresh_from_db()
+    assert case.state == "intake"
+
+
+@pytest.mark.parametrize(
+    ("state", "name", "missing"),
+    [
+        ("intake", "decline", "reason_required"),
+        ("assessment", "decline", "reason_required"),
+        ("submitted", "record_outcome", "outcome_required"),
+        ("evidence", "withdraw", "reason_required"),
+    ],
+)
+def test_required_inputs_are_unmet_conditions(api, case_in, supervisor, state, name, missing):
+    case = case_in(state)
+
+    response = api(supervisor).post(transition_url(case), {"transition": name, "reason": "   "})
+
+    assert response.status_code == 400
+    assert [c["code"] for c in response.data["error"]["details"]["unmet_conditions"]] == [missing]
+
+
+def test_outcome_must_be_a_known_value(api, case_in, supervisor):
+    case = case_in("submitted")
+
+    response = api(supervisor).post(transition_url(case), {"transition": "record_outcome", "outcome": "won"})
+
+    assert response.status_code == 400
+    assert "outcome" in response.data["error"]["details"]["fields"]
+
+
+def test_unknown_transition_is_a_field_error(api, case_in, supervisor):
+    case = case_in("intake")
+
+    response = api(supervisor).post(transition_url(case), {"transition": "teleport"})
+
+    assert response.status_code == 400
+    assert "transition" in response.data["error"]["details"]["fields"]
+
+
+def test_second_appeal_then_attempt_limit(case_in, supervisor):
+    """Default limit 2: one re-appeal is possible, a third submission is not."""
+    case = case_in("resolved")
+    assert (case.appeal_attempts_used, case.outcome) == (1, "rejected")
+
+    for name, inputs in [
+        ("reappeal", {}),
+        ("submit_appeal", {}),
+        ("record_outcome", {"outcome": "partially_accepted"}),
+    ]:
+        case = services.case_transition(case_id=case.pk, name=name, actor=supervisor, **inputs)
+    assert (case.state, case.appeal_attempts_used, case.outcome) == ("resolved", 2, "partially_accepted")
+
+    with pytest.raises(ConditionsUnmet) as raised:
+        services.case_transition(case_id=case.pk, name="reappeal", actor=supervisor)
+    assert [c["code"] for c in raised.value.details["unmet_conditions"]] == ["attempts_remain"]
+
+
+def test_no_reappeal_after_acceptance(case_in, supervisor):
+    case = case_in("submitted")
+    services.case_transition(case_id=case.pk, name="record_outcome", actor=supervisor, outcome="accepted")
+
+    with pytest.raises(ConditionsUnmet) as raised:
+        services.case_transition(case_id=case.pk, name="reappeal", actor=supervisor)
+
+    assert [c["code"] for c in raised.value.details["unmet_conditions"]] == ["outcome_not_accepted"]
+
+
+def test_submit_appeal_refused_when_no_attempts_remain(case_in, supervisor):
+    case = case_in("evidence")
+    Case.objects.filter(pk=case.pk).update(appeal_attempt_limit=0)
+
+    with pytest.raises(ConditionsUnmet) as raised:
+        services.case_transition(case_id=case.pk, name="submit_appeal", actor=supervisor)
+
+    assert [c["code"] for c in raised.value.details["unmet_conditions"]] == ["attempts_remain"]
+
+
+def test_expected_state_mismatch_is_a_conflict(api, case_in, supervisor):
+    case = case_in("assessment")
+
+    response = api(supervisor).post(transition_url(case), {"transition": "accept_case", "expected_state": "intake"})
+
+    assert response.status_code == 409
+    assert response.data["error"]["details"] == {"state": "assessment", "expected_state": "intake"}
+
+
+def test_available_transitions_with_unmet_conditions(api, make_case, blossom_shop, supervisor):
+    case = make_case(blossom_shop, orders=0)
+
+    response = api(supervisor).get(transition_url(case))
+
+    assert response.status_code == 200
+    by_name = {t["name"]: t for t in response.data}
+    assert set(by_name) == {"start_assessment", "decline", "withdraw"}
+    assert [c["code"] for c in by_name["start_assessment"]["unmet_conditions"]] == [
+        "has_assignee",
+        "has_flagged_orders",
+    ]
+    assert by_name["decline"] == {
+        "name": "decline",
+        "target": "declined",
+        "requires": ["reason"],
+        "unmet_conditions": [],
+    }
+
+
+def test_reviewer_sees_no_transitions(api, case_in, reviewer):
+    case = case_in("assessment")
+
+    response = api(reviewer).get(transition_url(case))
+
+    assert response.status_code == 200
+    assert response.data == []
+
+
+def test_state_cannot_be_set_by_hand(case_in):
+    case = case_in("intake")
+
+    with pytest.raises(AttributeError):
+        case.state = "closed"
+
+
+def test_transition_failure_changes_nothing(case_in, supervisor):
+    case = case_in("intake")
+    before = list(CaseEvent.objects.filter(case=case).values_list("id", flat=True))
+
+    with pytest.raises(InvalidState):
+        services.case_transition(case_id=case.pk, name="close", actor=supervisor)
+
+    case.refresh_from_db()
+    assert case.state == "intake"
+    assert list(CaseEvent.objects.filter(case=case).values_list("id", flat=True)) == before
