@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 from agency.accounts import services
 from agency.accounts.models import User
 from agency.api.permissions import current_user
-from agency.api.schema import ERROR_RESPONSES
 from agency.organisations.models import Membership
 
 
@@ -38,7 +37,7 @@ class TokenView(APIView):
 
     @extend_schema(
         request=LoginInputSerializer,
-        responses={200: inline_serializer("Token", {"token": serializers.CharField()}), **ERROR_RESPONSES},
+        responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
         auth=[],
         description="Exchange a username and password for an API token (`Authorization: Token <token>`). "
         "Repeated failures for one username from one address answer 429 with Retry-After.",
@@ -70,7 +69,7 @@ class MeSerializer(serializers.ModelSerializer[User]):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: MeSerializer, **ERROR_RESPONSES})
+    @extend_schema(responses={200: MeSerializer})
     def get(self, request: Request) -> Response:
         """Who the caller is: role, team and (for client users) organisations."""
         return Response(MeSerializer(current_user(request)).data)

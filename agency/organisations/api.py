@@ -11,7 +11,6 @@ from rest_framework.response import Response
 
 from agency.accounts.models import Role
 from agency.api.permissions import HasStaffRole, IsAgencyStaff
-from agency.api.schema import ERROR_RESPONSES
 from agency.organisations import selectors, services
 from agency.organisations.models import Organisation, Platform, Shop
 
@@ -40,7 +39,6 @@ class ShopSerializer(serializers.ModelSerializer[Shop]):
         validators: list[Any] = []
 
 
-@extend_schema(responses={**ERROR_RESPONSES})
 class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Organisation]):
     permission_classes = [IsAgencyStaff, HasStaffRole]
     write_roles = ORGANISATION_WRITERS
@@ -75,14 +73,14 @@ class ShopViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self) -> Any:
         return selectors.shop_list()
 
-    @extend_schema(responses={201: ShopSerializer, **ERROR_RESPONSES})
+    @extend_schema(responses={201: ShopSerializer})
     def create(self, request: Request) -> Response:
         data = ShopSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         shop = services.shop_create(**data.validated_data)
         return Response(ShopSerializer(shop).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: ShopSerializer, **ERROR_RESPONSES})
+    @extend_schema(responses={200: ShopSerializer})
     def partial_update(self, request: Request, pk: str) -> Response:
         shop = self.get_object()
         data = ShopSerializer(shop, data=request.data, partial=True)

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agency.api.permissions import IsAgencyStaff, current_user
-from agency.api.schema import ERROR_RESPONSES
+from agency.api.schema import CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from cases import selectors, services
 from cases.api import serializers as s
 from cases.api.filters import CaseFilter
@@ -51,11 +51,11 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         case = selectors.case_get(user=current_user(self.request), case_id=case_id)
         return Response(s.CaseDetailSerializer(case).data, status=status_code)
 
-    @extend_schema(responses={200: s.CaseDetailSerializer, **ERROR_RESPONSES})
+    @extend_schema(responses={200: s.CaseDetailSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(s.CaseDetailSerializer(self._case()).data)
 
-    @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseDetailSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseDetailSerializer})
     def create(self, request: Request) -> Response:
         """Open a case at intake from a violation notice, optionally with its flagged orders."""
         data = s.CaseCreateSerializer(data=request.data)
@@ -63,7 +63,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         case = services.case_create(actor=current_user(request), **data.validated_data)
         return self._detail(case.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.CaseDetailsInputSerializer, responses={200: s.CaseDetailSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=s.CaseDetailsInputSerializer, responses={200: s.CaseDetailSerializer, **CONFLICT_RESPONSES})
     def partial_update(self, request: Request, pk: str) -> Response:
         """Correct the notice's details; allowed while the case is in intake or assessment."""
         case = self._case()
@@ -74,19 +74,19 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
 
     @extend_schema(
         methods=["GET"],
-        responses={200: s.AvailableTransitionSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: s.AvailableTransitionSerializer(many=True)},
         description="The transitions the caller may take now, each with its unmet conditions.",
     )
     @extend_schema(
         methods=["POST"],
         request=s.TransitionInputSerializer,
-        responses={200: s.CaseDetailSerializer, **ERROR_RESPONSES},
+        responses={200: s.CaseDetailSerializer, **TRANSITION_RESPONSES},
         description=(
             "Take one transition. 409: not possible from the current state, or the case changed; "
             "400: unmet conditions (all listed); 403: role may not; 404: not visible."
         ),
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
     def transitions(self, request: Request, pk: str) -> Response:
         case = self._case()
         if request.method == "GET":
@@ -104,7 +104,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         )
         return self._detail(case.pk)
 
-    @extend_schema(request=s.AssignInputSerializer, responses={200: s.CaseDetailSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=s.AssignInputSerializer, responses={200: s.CaseDetailSerializer, **CONFLICT_RESPONSES})
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
         """Assign, reassign (with a reason) or unassign; supervisors and administrators only."""
@@ -119,7 +119,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         )
         return self._detail(case.pk)
 
-    @extend_schema(responses={200: s.CaseEventSerializer(many=True), **ERROR_RESPONSES}, filters=False)
+    @extend_schema(responses={200: s.CaseEventSerializer(many=True)}, filters=False)
     @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request: Request, pk: str) -> Response:
         """The case's full, append-only history, oldest first."""
@@ -127,13 +127,11 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.CaseEventSerializer(page, many=True).data)
 
-    @extend_schema(
-        methods=["GET"], responses={200: s.FlaggedOrderSerializer(many=True), **ERROR_RESPONSES}, filters=False
-    )
+    @extend_schema(methods=["GET"], responses={200: s.FlaggedOrderSerializer(many=True)}, filters=False)
     @extend_schema(
         methods=["POST"],
         request=s.FlaggedOrderInputSerializer,
-        responses={201: s.FlaggedOrderSerializer, **ERROR_RESPONSES},
+        responses={201: s.FlaggedOrderSerializer, **CONFLICT_RESPONSES},
     )
     @action(detail=True, methods=["get", "post"], filter_backends=[])
     def orders(self, request: Request, pk: str) -> Response:
@@ -151,7 +149,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
 
     @extend_schema(
         request=s.FlaggedOrderBulkSerializer,
-        responses={201: s.FlaggedOrderSerializer(many=True), **ERROR_RESPONSES},
+        responses={201: s.FlaggedOrderSerializer(many=True), **CONFLICT_RESPONSES},
     )
     @action(detail=True, methods=["post"], url_path="orders/bulk", filter_backends=[])
     def orders_bulk(self, request: Request, pk: str) -> Response:

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agency.api.permissions import IsClientUser, current_user
-from agency.api.schema import ERROR_RESPONSES
+from agency.api.schema import TRANSITION_RESPONSES
 from cases import selectors, services
 from cases.models import Case
 from cases.portal import serializers as s
@@ -33,18 +33,18 @@ class PortalCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     def _case(self) -> Case:
         return selectors.case_get(user=current_user(self.request), case_id=int(self.kwargs["pk"]))
 
-    @extend_schema(responses={200: s.PortalCaseSerializer, **ERROR_RESPONSES})
+    @extend_schema(responses={200: s.PortalCaseSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(s.PortalCaseSerializer(self._case()).data)
 
-    @extend_schema(responses={200: s.TimelineEntrySerializer(many=True), **ERROR_RESPONSES})
+    @extend_schema(responses={200: s.TimelineEntrySerializer(many=True)})
     @action(detail=True, methods=["get"])
     def timeline(self, request: Request, pk: str) -> Response:
         """What has happened on the case, in plain language (Accept-Language: zh-hans or en)."""
         page = self.paginate_queryset(selectors.case_client_timeline(case=self._case()))
         return self.get_paginated_response(s.TimelineEntrySerializer(page, many=True).data)
 
-    @extend_schema(request=s.WithdrawInputSerializer, responses={200: s.PortalCaseSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=s.WithdrawInputSerializer, responses={200: s.PortalCaseSerializer, **TRANSITION_RESPONSES})
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
         """Withdraw the case; a reason is required."""
