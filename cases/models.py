@@ -35,7 +35,7 @@ EDITABLE_STATES = (CaseState.INTAKE, CaseState.ASSESSMENT)
 
 
 class ViolationType(models.TextChoices):
-    FAKE_TRANSACTION = "fake_transaction", _("Fake transaction (虚假交易)")
+    FAKE_TRANSACTION = "fake_transaction", _("Fake transaction")
     COUNTERFEIT = "counterfeit", _("Counterfeit goods")
     MISDESCRIPTION = "misdescription", _("Misdescription")
     INTELLECTUAL_PROPERTY = "intellectual_property", _("Intellectual property")
@@ -91,7 +91,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     notice_period_start = models.DateTimeField(null=True, blank=True)
     notice_period_end = models.DateTimeField(null=True, blank=True)
     penalty_points = models.PositiveIntegerField(default=0)
-    restrictions = models.JSONField(default=list, blank=True, help_text=_("Codes from Restriction."))
+    restrictions = models.JSONField(
+        default=list, blank=True, help_text=_("Restriction codes, for example search_demotion.")
+    )
     restrictions_note = models.TextField(blank=True)
     appeal_deadline = models.DateTimeField(null=True, blank=True, help_text=_("The platform's appeal deadline."))
     assignee = models.ForeignKey(
@@ -134,8 +136,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return self.state in OPEN_STATES
 
     # --- Transitions ---------------------------------------------------------------
-    # ``custom["requires"]`` names the inputs a transition needs from the caller; the
-    # service reports a missing one as an unmet condition alongside the guards.
+    # ``custom["label"]`` is the action's name for people; ``custom["requires"]`` names
+    # the inputs it needs from the caller, and the service reports a missing one as an
+    # unmet condition alongside the guards.
 
     @transition(
         field=state,
@@ -143,6 +146,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         target=CaseState.ASSESSMENT,
         conditions=[conditions.has_assignee, conditions.has_flagged_orders],
         permission=staff_roles(*INTAKE_AND_CASE_WORKERS),
+        custom={"label": _("Start assessment")},
     )
     def start_assessment(self) -> None:
         pass
@@ -152,7 +156,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         source=[CaseState.INTAKE, CaseState.ASSESSMENT],
         target=CaseState.DECLINED,
         permission=staff_roles(*CASE_WORKERS),
-        custom={"requires": ("reason",)},
+        custom={"label": _("Decline"), "requires": ("reason",)},
     )
     def decline(self, *, reason: str) -> None:
         self.closing_reason = reason
@@ -162,6 +166,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         source=CaseState.ASSESSMENT,
         target=CaseState.EVIDENCE,
         permission=staff_roles(*CASE_WORKERS),
+        custom={"label": _("Accept the case")},
     )
     def accept_case(self) -> None:
         pass
@@ -172,6 +177,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         target=CaseState.SUBMITTED,
         conditions=[conditions.attempts_remain, conditions.evidence_complete],
         permission=staff_roles(*CASE_WORKERS),
+        custom={"label": _("Submit the appeal")},
     )
     def submit_appeal(self) -> None:
         self.appeal_attempts_used += 1
@@ -182,7 +188,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         source=CaseState.SUBMITTED,
         target=CaseState.RESOLVED,
         permission=staff_roles(*CASE_WORKERS),
-        custom={"requires": ("outcome",)},
+        custom={"label": _("Record the outcome"), "requires": ("outcome",)},
     )
     def record_outcome(self, *, outcome: str) -> None:
         self.outcome = outcome
@@ -193,6 +199,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         target=CaseState.EVIDENCE,
         conditions=[conditions.outcome_not_accepted, conditions.attempts_remain],
         permission=staff_roles(*CASE_WORKERS),
+        custom={"label": _("Appeal again")},
     )
     def reappeal(self) -> None:
         pass
@@ -202,6 +209,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         source=CaseState.RESOLVED,
         target=CaseState.REPUTATION_RECOVERY,
         permission=staff_roles(*CASE_WORKERS),
+        custom={"label": _("Start reputation recovery")},
     )
     def start_recovery(self) -> None:
         pass
@@ -211,6 +219,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         source=[CaseState.RESOLVED, CaseState.REPUTATION_RECOVERY],
         target=CaseState.CLOSED,
         permission=staff_roles(*CASE_WORKERS),
+        custom={"label": _("Close")},
     )
     def close(self) -> None:
         pass
@@ -220,7 +229,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         source=list(OPEN_STATES),
         target=CaseState.WITHDRAWN,
         permission=client_of_case_or_supervisor,
-        custom={"requires": ("reason",)},
+        custom={"label": _("Withdraw"), "requires": ("reason",)},
     )
     def withdraw(self, *, reason: str) -> None:
         self.closing_reason = reason

@@ -196,7 +196,10 @@ def _validate_orders(case: Case, orders: Sequence[Mapping[str, Any]]) -> None:
         order_id = order["platform_order_id"]
         if order_id in first_index:
             errors[str(index)] = {
-                "platform_order_id": [_("Duplicate of order %(n)d in this request.") % {"n": first_index[order_id]}]
+                "platform_order_id": [
+                    _("Repeats the order id of item %(n)d in this request (items count from 0).")
+                    % {"n": first_index[order_id]}
+                ]
             }
         else:
             first_index[order_id] = index
@@ -277,7 +280,8 @@ def case_transition(
             raise NotAllowed()
         if not spec.possible_from(case.state):
             raise InvalidState(
-                _("'%(transition)s' is not possible from '%(state)s'.") % {"transition": name, "state": case.state},
+                _("“%(action)s” is not possible while the case is in the state “%(state)s”.")
+                % {"action": spec.label, "state": CaseState(case.state).label},
                 details={"state": case.state, "allowed_from": list(spec.sources)},
             )
         inputs = {"reason": reason.strip(), "outcome": outcome}
@@ -316,6 +320,7 @@ def transitions_for(*, case: Case, actor: User) -> list[dict[str, Any]]:
             available.append(
                 {
                     "name": spec.name,
+                    "label": spec.label,
                     "target": spec.target,
                     "requires": list(spec.requires),
                     "unmet_conditions": spec.unmet_conditions(case, None),

@@ -42,7 +42,7 @@ def describe(event: CaseEvent) -> str:
     if event.kind == EventKind.CREATED:
         return _("Your case %(reference)s was opened.") % {"reference": (event.new_value or {}).get("reference", "")}
     if event.kind == EventKind.FLAGGED_ORDERS_ADDED:
-        return _("%(count)s flagged orders were recorded on your case.") % {
+        return _("Flagged orders recorded on your case: %(count)s.") % {
             "count": (event.new_value or {}).get("count", 0)
         }
     if event.kind == EventKind.ASSIGNED:

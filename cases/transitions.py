@@ -32,6 +32,11 @@ class TransitionSpec:
     conditions: tuple[Condition, ...]
     permission: Callable[[Case, Any], bool]
     requires: tuple[str, ...]
+    label_text: Any
+
+    @property
+    def label(self) -> str:
+        return str(self.label_text)
 
     def possible_from(self, state: str) -> bool:
         return state in self.sources
@@ -75,6 +80,7 @@ def _registry() -> dict[str, TransitionSpec]:
             conditions=tuple(first.conditions),
             permission=first.permission,
             requires=tuple(first.custom.get("requires", ())),
+            label_text=first.custom.get("label", name),
         )
     return registry
 

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from agency.accounts.models import Role, User
@@ -202,3 +203,10 @@ def api() -> Callable[[User | None], APIClient]:
         return client
 
     return client_for
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Requests with Accept-Language leave their language active on the thread; reset it."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -13,7 +14,7 @@ from agency.accounts.models import User
 class IsAgencyStaff(BasePermission):
     """Staff endpoints: any signed-in user with a staff role."""
 
-    message = "This endpoint is for agency staff."
+    message = _("This endpoint is for agency staff.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -23,7 +24,7 @@ class IsAgencyStaff(BasePermission):
 class IsClientUser(BasePermission):
     """Portal endpoints: signed-in client users only."""
 
-    message = "This endpoint is for client users."
+    message = _("This endpoint is for client users.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from agency.accounts.models import User
@@ -162,7 +163,9 @@ class TransitionInputSerializer(serializers.Serializer[dict[str, Any]]):
 
     def validate_transition(self, value: str) -> str:
         if value not in case_transitions.names():
-            raise serializers.ValidationError(f"Unknown transition. Known: {', '.join(case_transitions.names())}.")
+            raise serializers.ValidationError(
+                _("Unknown transition. Known transitions: %(names)s.") % {"names": ", ".join(case_transitions.names())}
+            )
         return value
 
 
@@ -173,6 +176,7 @@ class UnmetConditionSerializer(serializers.Serializer[dict[str, str]]):
 
 class AvailableTransitionSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField()
+    label = serializers.CharField()
     target = serializers.CharField()
     requires = serializers.ListField(child=serializers.CharField())
     unmet_conditions = UnmetConditionSerializer(many=True)

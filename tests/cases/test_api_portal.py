@@ -55,7 +55,7 @@ def test_timeline_is_plain_language_and_hides_internal_events(api, alice, superv
     texts = [entry["text"] for entry in response.data["results"]]
     assert texts == [
         f"Your case {case.reference} was opened.",
-        "3 flagged orders were recorded on your case.",
+        "Flagged orders recorded on your case: 3.",
         "A case manager is now looking after your case.",
         "We have started assessing your case.",
         "We have taken on your case and are collecting evidence for each flagged order.",

@@ -107,7 +107,7 @@ def test_duplicate_orders_in_create_are_reported_by_index(api, intake, blossom_s
 
     assert response.status_code == 400
     assert response.data["error"]["details"]["fields"]["orders"] == {
-        "2": {"platform_order_id": ["Duplicate of order 0 in this request."]}
+        "2": {"platform_order_id": ["Repeats the order id of item 0 in this request (items count from 0)."]}
     }
     assert Case.objects.count() == 0
 

@@ -238,6 +238,7 @@ def test_available_transitions_with_unmet_conditions(api, make_case, blossom_sho
     ]
     assert by_name["decline"] == {
         "name": "decline",
+        "label": "Decline",
         "target": "declined",
         "requires": ["reason"],
         "unmet_conditions": [],
