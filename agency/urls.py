@@ -37,3 +37,6 @@ urlpatterns = [
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("api/v1/", include(api_v1)),
 ]
+
+handler404 = "agency.api.errors.page_not_found"
+handler500 = "agency.api.errors.server_error"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults as django_defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -57,3 +58,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = codes if isinstance(codes, str) else exc.default_code
         response.data = error_body(code, _flatten(exc.detail), details)
     return response
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django-level 404s (no route matched) keep the API's error shape under /api/."""
+    if _wants_json(request):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return django_defaults.page_not_found(request, exception or Http404())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An unexpected failure still answers in the API's error shape, without internals."""
+    if _wants_json(request):
+        return JsonResponse(error_body("server_error", _("Something went wrong on our side.")), status=500)
+    return django_defaults.server_error(request)

@@ -41,6 +41,8 @@ class ShopSerializer(serializers.ModelSerializer[Shop]):
 
 class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Organisation]):
     permission_classes = [IsAgencyStaff, HasStaffRole]
+    # Ids are positive bigints; anything else is a 404 from the router, not a 500 later.
+    lookup_value_regex = r"[0-9]{1,18}"
     write_roles = ORGANISATION_WRITERS
     serializer_class = OrganisationSerializer
     search_fields = ["name"]
@@ -65,6 +67,8 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
 class ShopViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Shop]):
     permission_classes = [IsAgencyStaff, HasStaffRole]
+    # Ids are positive bigints; anything else is a 404 from the router, not a 500 later.
+    lookup_value_regex = r"[0-9]{1,18}"
     write_roles = ORGANISATION_WRITERS
     serializer_class = ShopSerializer
     filterset_fields = ["organisation", "platform"]

@@ -24,6 +24,8 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     """Cases as staff see them, scoped to the caller's role and team."""
 
     permission_classes = [IsAgencyStaff]
+    # Ids are positive bigints; anything else is a 404 from the router, not a 500 later.
+    lookup_value_regex = r"[0-9]{1,18}"
     # For schema generation only; get_queryset() scopes every real request.
     queryset = Case.objects.none()
     serializer_class = s.CaseListSerializer

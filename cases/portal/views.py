@@ -22,6 +22,8 @@ class PortalCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     """A case of another organisation answers 404 on every path, exactly like a missing one."""
 
     permission_classes = [IsClientUser]
+    # Ids are positive bigints; anything else is a 404 from the router, not a 500 later.
+    lookup_value_regex = r"[0-9]{1,18}"
     # For schema generation only; get_queryset() scopes every real request.
     queryset = Case.objects.none()
     serializer_class = s.PortalCaseSerializer
