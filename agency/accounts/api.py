@@ -48,7 +48,7 @@ class TokenView(APIView):
         token = services.token_obtain(
             username=data.validated_data["username"],
             password=data.validated_data["password"],
-            address=request.META.get("REMOTE_ADDR", ""),
+            address=LoginRateThrottle().get_ident(request),
         )
         return Response({"token": token})
 
