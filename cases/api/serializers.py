@@ -176,7 +176,7 @@ class UnmetConditionSerializer(serializers.Serializer[dict[str, str]]):
 
 class AvailableTransitionSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     target = serializers.CharField()
     requires = serializers.ListField(child=serializers.CharField())
     unmet_conditions = UnmetConditionSerializer(many=True)
