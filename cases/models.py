@@ -104,6 +104,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
         related_name="assigned_cases",
     )
     appeal_attempts_used = models.PositiveSmallIntegerField(default=0)
+    # Kept by cases.services in the same transaction that adds orders, so that lists and
+    # the portal read it without counting rows on every request.
+    flagged_order_count = models.PositiveIntegerField(default=0, editable=False)
     appeal_attempt_limit = models.PositiveSmallIntegerField(default=default_attempt_limit)
     outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
     state = FSMField(default=CaseState.INTAKE, choices=CaseState.choices, protected=True, db_index=True)
@@ -130,6 +133,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    # The fields a transition may change; services save only these so that a transition
+    # never writes back a stale copy of something another request changed meanwhile.
+    TRANSITION_FIELDS = ("state", "state_changed_at", "appeal_attempts_used", "outcome", "closing_reason", "updated_at")
 
     @property
     def is_open(self) -> bool:

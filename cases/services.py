@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
@@ -151,7 +152,7 @@ def case_update_details(*, case_id: int, actor: User, changes: Mapping[str, Any]
             new[name] = _jsonable(value)
             setattr(case, name, value)
     if new:
-        case.save()
+        case.save(update_fields=[*new, "updated_at"])
         record_case_event(case=case, actor=actor, kind=EventKind.DETAILS_UPDATED, old_value=old, new_value=new)
     return case
 
@@ -226,6 +227,7 @@ def _add_orders(*, case: Case, actor: User, orders: Sequence[Mapping[str, Any]])
     except IntegrityError as exc:
         # Another request added one of these orders after our check: nothing is written.
         raise Conflict(_("Some of these orders were added by someone else meanwhile.")) from exc
+    Case.objects.filter(pk=case.pk).update(flagged_order_count=F("flagged_order_count") + len(created))
     record_case_event(
         case=case,
         actor=actor,
@@ -293,7 +295,7 @@ def case_transition(
         getattr(case, name)(**{key: inputs[key] for key in spec.requires})
         case.state_changed_at = timezone.now()
         try:
-            case.save()
+            case.save(update_fields=Case.TRANSITION_FIELDS)
         except ConcurrentTransition as exc:
             raise InvalidState(_("The case changed while this request was processed; reload and try again.")) from exc
         new_value: dict[str, Any] = {"state": case.state, "transition": name}

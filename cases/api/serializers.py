@@ -81,7 +81,6 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
     organisation = OrganisationRefSerializer(read_only=True)
     shop = ShopRefSerializer(read_only=True)
     assignee = UserRefSerializer(read_only=True)
-    flagged_order_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Case

@@ -6,8 +6,11 @@ from typing import Any
 
 from rest_framework import serializers
 
+from agency.organisations.models import Platform
 from cases import timeline
-from cases.models import Case, CaseEvent
+from cases.models import Case, CaseEvent, CaseState, Outcome, Severity, ViolationType
+
+_DATETIME = serializers.DateTimeField()
 
 
 class PortalShopSerializer(serializers.Serializer[Any]):
@@ -22,7 +25,6 @@ class PortalCaseSerializer(serializers.ModelSerializer[Case]):
     severity_display = serializers.CharField(source="get_severity_display", read_only=True)
     outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
     shop = PortalShopSerializer(read_only=True)
-    flagged_order_count = serializers.IntegerField(read_only=True)
     can_withdraw = serializers.SerializerMethodField()
 
     class Meta:
@@ -53,6 +55,43 @@ class PortalCaseSerializer(serializers.ModelSerializer[Case]):
 
     def get_can_withdraw(self, case: Case) -> bool:
         return case.is_open
+
+    def to_representation(self, instance: Case) -> dict[str, Any]:
+        """The same output as DRF's generic path, written out for speed.
+
+        The portal case is the most requested read in the product, and building ~20 field
+        objects per call cost several times the database query. Labels come from the
+        choices enums: Django's get_FOO_display() hashes every lazy label on each call,
+        which means a gettext lookup per choice. The declared fields above
+        stay the documented contract; a test compares this output with DRF's own.
+        """
+        case, shop = instance, instance.shop
+        return {
+            "id": case.pk,
+            "reference": case.reference,
+            "state": case.state,
+            "state_display": str(CaseState(case.state).label),
+            "shop": {
+                "name": shop.name,
+                "platform": shop.platform,
+                "platform_display": str(Platform(shop.platform).label),
+            },
+            "violation_type": case.violation_type,
+            "violation_type_display": str(ViolationType(case.violation_type).label),
+            "severity": case.severity,
+            "severity_display": str(Severity(case.severity).label),
+            "notice_received_at": _DATETIME.to_representation(case.notice_received_at),
+            "penalty_points": case.penalty_points,
+            "restrictions": case.restrictions,
+            "appeal_deadline": _DATETIME.to_representation(case.appeal_deadline) if case.appeal_deadline else None,
+            "flagged_order_count": case.flagged_order_count,
+            "appeal_attempts_used": case.appeal_attempts_used,
+            "outcome": case.outcome,
+            "outcome_display": str(Outcome(case.outcome).label) if case.outcome else "",
+            "can_withdraw": case.is_open,
+            "state_changed_at": _DATETIME.to_representation(case.state_changed_at),
+            "created_at": _DATETIME.to_representation(case.created_at),
+        }
 
 
 class TimelineEntrySerializer(serializers.ModelSerializer[CaseEvent]):

@@ -30,10 +30,10 @@ class PortalCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
-        return selectors.case_list(user=current_user(self.request)).order_by("-created_at", "-id")
+        return selectors.portal_case_list(user=current_user(self.request)).order_by("-created_at", "-id")
 
     def _case(self) -> Case:
-        return selectors.case_get(user=current_user(self.request), case_id=int(self.kwargs["pk"]))
+        return selectors.portal_case_get(user=current_user(self.request), case_id=int(self.kwargs["pk"]))
 
     @extend_schema(responses={200: s.PortalCaseSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:

@@ -30,6 +30,9 @@ ALSO_CLEARED = (
     "SECURE_HSTS_PRELOAD",
     "USE_X_FORWARDED_PROTO",
     "CELERY_TASK_ALWAYS_EAGER",
+    "DATABASE_PREPARED_STATEMENTS",
+    "DATABASE_HEALTH_CHECKS",
+    "NUM_PROXIES",
 )
 
 PRINT_SETTINGS = """
@@ -49,6 +52,10 @@ print(json.dumps({
     "time_zone": s.TIME_ZONE,
     "debug": s.DEBUG,
     "secret_key": s.SECRET_KEY,
+    "db_options": s.DATABASES["default"].get("OPTIONS", {}),
+    "conn_max_age": s.DATABASES["default"].get("CONN_MAX_AGE"),
+    "health_checks": s.DATABASES["default"].get("CONN_HEALTH_CHECKS"),
+    "num_proxies": s.REST_FRAMEWORK.get("NUM_PROXIES"),
 }))
 """
 
@@ -179,3 +186,32 @@ def test_deploy_checks_catch_a_weak_production_setting(tmp_path: Path) -> None:
     result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode != 0
     assert "security.W004" in result.stdout + result.stderr
+
+
+def test_postgres_connections_are_kept_and_statements_prepared(tmp_path: Path) -> None:
+    s = settings_under(tmp_path, DEBUG="1", DATABASE_URL="postgres://u:p@db:5432/agency")
+
+    assert s["db_options"] == {"server_side_binding": True, "prepare_threshold": 5}
+    assert (s["conn_max_age"], s["health_checks"]) == (60, False)
+
+
+def test_database_tuning_can_be_switched_for_a_pooler(tmp_path: Path) -> None:
+    s = settings_under(
+        tmp_path,
+        DEBUG="1",
+        DATABASE_URL="postgres://u:p@db:5432/agency",
+        DATABASE_PREPARED_STATEMENTS="0",
+        DATABASE_HEALTH_CHECKS="1",
+        NUM_PROXIES="1",
+    )
+
+    assert "server_side_binding" not in s["db_options"]
+    assert s["health_checks"] is True
+    assert s["num_proxies"] == 1
+
+
+def test_sqlite_keeps_its_connection_too(tmp_path: Path) -> None:
+    s = settings_under(tmp_path, DEBUG="1")
+
+    assert s["conn_max_age"] == 60
+    assert s["num_proxies"] is None

@@ -216,6 +216,8 @@ def test_add_many_orders_all_or_nothing(api, manager, case_in):
     assert accepted.status_code == 201
     assert len(accepted.data) == 10
     assert case.flagged_orders.count() == 13
+    # The stored count follows the rows, and the refused request did not move it.
+    assert api(manager).get(f"/api/v1/cases/{case.pk}/").data["flagged_order_count"] == 13
     added = CaseEvent.objects.filter(case=case, kind="flagged_orders_added").latest("id")
     assert added.new_value["count"] == 10
 
