@@ -1,0 +1,1 @@
+"""Performance figures for `python3 dev.py bench`: run as `python -m bench.run`."""

@@ -1,0 +1,163 @@
+"""Benchmark orchestrator: `python -m bench.run` prints `BENCH <name> <value> <unit>` lines.
+
+For each database (SQLite always, then PostgreSQL as well when DATABASE_URL is set):
+
+1. bench.inprocess, in a child process, migrates a dedicated empty bench database, seeds
+   about 1,000 cases and measures the staff case list in-process (queries and time);
+2. gunicorn with 2 sync workers serves that database on 127.0.0.1, and bench.load measures
+   requests per second of the portal case detail and of the trivial ping endpoint.
+
+The developer's own database is never touched: SQLite uses a file in a temporary folder;
+PostgreSQL uses a separate database named ``<name>_bench`` on the same server, created
+here before the pass and dropped after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from bench.load import run_load
+from bench.server import gunicorn, log_tail
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD_TIMEOUT = 240
+GUNICORN_WORKERS = 2
+LOAD_CLIENTS = 4
+WARMUP_SECONDS = 1.0
+LOAD_SECONDS = 5.0
+PING_PATH = "/api/v1/ping/"
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "postgis"}
+# Settings the developer's shell may carry that must not reach the bench processes: the
+# database, the var folder and any external cache or broker belong to the bench alone.
+NOT_INHERITED = ("DATABASE_URL", "SQLITE_PATH", "AGENCY_VAR_DIR", "STATIC_ROOT", "REDIS_URL", "CELERY_BROKER_URL")
+
+
+class BenchFailure(Exception):
+    """The bench cannot produce trustworthy figures."""
+
+
+def emit(name: str, value: str, unit: str) -> None:
+    print(f"BENCH {name} {value} {unit}", flush=True)
+
+
+def note(text: str) -> None:
+    print(f"# {text}", flush=True)
+
+
+def bench_env(work: Path, **database: str) -> dict[str, str]:
+    """The environment of every bench process: production-like settings, plain HTTP, own data."""
+    env = {name: value for name, value in os.environ.items() if name not in NOT_INHERITED}
+    env.update(
+        DJANGO_SETTINGS_MODULE="agency.settings",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        AGENCY_VAR_DIR=str(work / "var"),
+        LOG_LEVEL="WARNING",
+        **database,
+    )
+    return env
+
+
+@contextmanager
+def postgres_bench_database(url: str) -> Iterator[str]:
+    """Create ``<name>_bench`` next to the database in ``url``, yield its URL, drop it afterwards."""
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/"))
+    if not name:
+        raise BenchFailure("DATABASE_URL names no database")
+    bench_name = f"{name}_bench"
+    # libpq knows only the postgresql:// spelling; the maintenance database is `postgres`.
+    admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(bench_name))
+
+    def admin(statement: sql.Composed) -> None:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(statement)
+
+    admin(drop)  # left over from an interrupted run
+    admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(bench_name)))
+    try:
+        yield urlunsplit(parts._replace(path="/" + quote(bench_name)))
+    finally:
+        admin(drop)
+
+
+def load_endpoint(name: str, port: int, path: str, headers: dict[str, str], log_path: Path) -> float:
+    """Warm up, then measure; the rate counts 200 answers only, and most must be 200."""
+    run_load(port, path, headers, clients=LOAD_CLIENTS, seconds=WARMUP_SECONDS)
+    result = run_load(port, path, headers, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS)
+    note(f"{name}: {result.summary()}")
+    if result.ok == 0 or result.ok * 2 < result.attempts:
+        raise BenchFailure(
+            f"{name}: most requests to {path} did not answer 200 ({result.summary()})\n"
+            f"gunicorn log:\n{log_tail(log_path)}"
+        )
+    return result.rps
+
+
+def measure(label: str, env: dict[str, str], work: Path) -> None:
+    """One block of figures for one database."""
+    note(f"database: {label}")
+    results_path = work / "inprocess.json"
+    command = [sys.executable, "-m", "bench.inprocess", str(results_path)]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=CHILD_TIMEOUT)
+    results = json.loads(results_path.read_text())
+    if results["vendor"] != label:
+        raise BenchFailure(f"the {label} pass ran on {results['vendor']}")
+    for text in results["notes"]:
+        note(text)
+    for name, value, unit in results["figures"]:
+        emit(name, value, unit)
+
+    log_path = work / "gunicorn.log"
+    portal_headers = {"Authorization": f"Token {results['client_token']}", "Accept": "application/json"}
+    with gunicorn(env, log_path, workers=GUNICORN_WORKERS, ready_path=PING_PATH) as port:
+        note(
+            f"load: {LOAD_CLIENTS} client processes, {LOAD_SECONDS:g} s per endpoint after a "
+            f"{WARMUP_SECONDS:g} s warm-up; gunicorn -w {GUNICORN_WORKERS} (sync) on 127.0.0.1:{port}; "
+            f"{os.cpu_count()} CPUs shared by server and clients"
+        )
+        portal = load_endpoint("portal_detail", port, results["portal_path"], portal_headers, log_path)
+        emit("portal_detail_rps", f"{portal:.1f}", "req/s")
+        trivial = load_endpoint("trivial", port, PING_PATH, {"Accept": "application/json"}, log_path)
+        emit("trivial_rps", f"{trivial:.1f}", "req/s")
+    emit("portal_detail_vs_trivial", f"{portal / trivial:.2f}", "ratio")
+
+
+def main() -> int:
+    database_url = os.environ.get("DATABASE_URL", "")
+    try:
+        with tempfile.TemporaryDirectory(prefix="agency-bench-") as tmp:
+            work = Path(tmp)
+            measure("sqlite", bench_env(work, SQLITE_PATH=str(work / "bench.sqlite3")), work)
+        if not database_url:
+            return 0
+        if urlsplit(database_url).scheme not in POSTGRES_SCHEMES:
+            note("DATABASE_URL is not PostgreSQL; only SQLite and PostgreSQL are benchmarked")
+            return 0
+        with tempfile.TemporaryDirectory(prefix="agency-bench-") as tmp, postgres_bench_database(database_url) as url:
+            measure("postgresql", bench_env(Path(tmp), DATABASE_URL=url), Path(tmp))
+    except (BenchFailure, RuntimeError, subprocess.SubprocessError, psycopg.Error) as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
