@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from cases import services
 from cases.models import Case, CaseEvent, FlaggedOrder
 from tests.factories import ShopFactory, order_data
 
@@ -325,7 +326,6 @@ def mixed_cases(make_case, blossom_shop, star, manager, outsider_manager, superv
     first = make_case(blossom_shop, assignee=manager)
     second = make_case(jd_shop, assignee=outsider_manager, violation_type="counterfeit")
     third = make_case(blossom_shop)
-    from cases import services
 
     services.case_transition(case_id=first.pk, name="start_assessment", actor=supervisor)
     return first, second, third
@@ -398,7 +398,6 @@ def test_intake_sees_the_intake_queue_and_own_cases(api, intake, mixed_cases):
 def test_intake_does_not_see_others_cases_after_intake(api, make_case, blossom_shop, supervisor, intake, manager):
     case = make_case(blossom_shop, actor=supervisor, assignee=manager)
     assert api(intake).get(f"/api/v1/cases/{case.pk}/").status_code == 200
-    from cases import services
 
     services.case_transition(case_id=case.pk, name="start_assessment", actor=supervisor)
 
@@ -482,3 +481,19 @@ def test_list_for_client_and_anonymous(api, alice, case_in):
     assert api().get("/api/v1/cases/").status_code == 401
     assert api(alice).get("/api/v1/cases/").status_code == 403
     assert api(alice).post("/api/v1/cases/", {}, format="json").status_code == 403
+
+
+@pytest.mark.parametrize("page_size", [10, 100])
+def test_event_and_order_lists_query_count_does_not_grow(api, manager, case_in, supervisor, page_size):
+    case = case_in("intake", orders=120)
+    for _ in range(60):
+        services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=None)
+        services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=manager.pk)
+    client = api(manager)
+
+    for path in (f"/api/v1/cases/{case.pk}/events/", f"/api/v1/cases/{case.pk}/orders/"):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{path}?page_size={page_size}")
+        assert len(response.data["results"]) == page_size
+        # The case (scoped), the paginator's COUNT and the page: no query per row.
+        assert len(queries) == 3, [q["sql"] for q in queries]
