@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from agency.accounts.models import Role, Team, User
 from agency.organisations.models import Membership, Organisation, Platform, Shop
-from cases.demo import demo_orders
+from cases.demo import demo_case, demo_orders
 from cases.history import CLIENT_VISIBLE_KINDS
 from cases.models import (
     Case,
@@ -26,7 +26,6 @@ from cases.models import (
     Severity,
     ViolationType,
 )
-from cases.services import case_assign, case_create
 
 CASES = 1000
 ORDERS_PER_CASE = 5
@@ -172,21 +171,9 @@ def seed(*, cases: int = CASES) -> BenchData:
     Membership.objects.create(organisation=shops[0].organisation, user=client)
 
     # The client's case goes through the real services, like any case opened at intake.
-    notice_at = timezone.now().replace(microsecond=0) - dt.timedelta(hours=6)
-    portal_case = case_create(
-        actor=intake,
-        shop=shops[0],
-        violation_type=ViolationType.FAKE_TRANSACTION,
-        severity=Severity.SERIOUS,
-        notice_received_at=notice_at,
-        notice_period_start=notice_at - dt.timedelta(days=60),
-        notice_period_end=notice_at - dt.timedelta(days=3),
-        penalty_points=12,
-        restrictions=[Restriction.SEARCH_DEMOTION, Restriction.MARKETING_BAN],
-        appeal_deadline=notice_at + dt.timedelta(days=7),
-        flagged_orders=demo_orders(ORDERS_PER_CASE, notice_at=notice_at),
+    portal_case = demo_case(
+        intake=intake, supervisor=supervisor, shop=shops[0], assignee=managers[0], orders=ORDERS_PER_CASE
     )
-    case_assign(case_id=portal_case.pk, actor=supervisor, assignee_id=managers[0].pk)
 
     _bulk_cases(rng, count=cases - 1, shops=shops, managers=managers, intake=intake, supervisor=supervisor)
     return BenchData(

@@ -71,6 +71,27 @@ def demo_orders(count: int, *, notice_at: dt.datetime, seed: int = 2026) -> list
 
 
 @transaction.atomic
+def demo_case(*, intake: User, supervisor: User, shop: Shop, assignee: User, orders: int) -> Case:
+    """A fake-transaction case at intake, opened and assigned through the real services."""
+    notice_at = timezone.now().replace(microsecond=0) - dt.timedelta(hours=6)
+    case = case_create(
+        actor=intake,
+        shop=shop,
+        violation_type=ViolationType.FAKE_TRANSACTION,
+        severity=Severity.SERIOUS,
+        notice_received_at=notice_at,
+        notice_period_start=notice_at - dt.timedelta(days=60),
+        notice_period_end=notice_at - dt.timedelta(days=3),
+        penalty_points=12,
+        restrictions=[Restriction.SEARCH_DEMOTION, Restriction.MARKETING_BAN],
+        appeal_deadline=notice_at + dt.timedelta(days=7),
+        flagged_orders=demo_orders(orders, notice_at=notice_at),
+    )
+    case_assign(case_id=case.pk, actor=supervisor, assignee_id=assignee.pk)
+    case.refresh_from_db()
+    return case
+
+
 def seed_demo() -> list[str]:
     """Create the demo cast and case if they are missing; safe to run again."""
     lines = []
@@ -88,21 +109,9 @@ def seed_demo() -> list[str]:
         )
     shop = shops["client_blossom"]
     if not Case.objects.filter(shop=shop).exists():
-        notice_at = timezone.now().replace(microsecond=0) - dt.timedelta(hours=6)
-        case = case_create(
-            actor=staff["intake"],
-            shop=shop,
-            violation_type=ViolationType.FAKE_TRANSACTION,
-            severity=Severity.SERIOUS,
-            notice_received_at=notice_at,
-            notice_period_start=notice_at - dt.timedelta(days=60),
-            notice_period_end=notice_at - dt.timedelta(days=3),
-            penalty_points=12,
-            restrictions=[Restriction.SEARCH_DEMOTION, Restriction.MARKETING_BAN],
-            appeal_deadline=notice_at + dt.timedelta(days=7),
-            flagged_orders=demo_orders(200, notice_at=notice_at),
+        case = demo_case(
+            intake=staff["intake"], supervisor=staff["supervisor"], shop=shop, assignee=staff["manager1"], orders=200
         )
-        case_assign(case_id=case.pk, actor=staff["supervisor"], assignee_id=staff["manager1"].pk)
         lines.append(f"created case {case.reference} with 200 flagged orders")
     lines.append(f"demo accounts ready (password: {DEMO_PASSWORD})")
     return lines
