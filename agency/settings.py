@@ -187,6 +187,8 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Evidence is private: a folder outside STATIC_ROOT with no URL (see evidence/storage.py).
+    "evidence": {"BACKEND": "evidence.storage.PrivateFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -263,6 +265,12 @@ LOGGING = {
 # How many appeal attempts a case gets when nothing more specific is known. Platform rule
 # profiles (evidence work) replace this per platform and violation type.
 DEFAULT_APPEAL_ATTEMPT_LIMIT = int(os.environ.get("DEFAULT_APPEAL_ATTEMPT_LIMIT", "2"))
+
+# --- Evidence -------------------------------------------------------------------------
+EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
+# The largest evidence file accepted, in bytes (default 20 MB); larger uploads are refused
+# while they stream in, before they fill a disk.
+EVIDENCE_MAX_UPLOAD_BYTES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "workflows.record_heartbeat", "schedule": 60.0},

@@ -21,6 +21,7 @@ from cases.models import (
     EventKind,
     FlaggedOrder,
     Outcome,
+    PlatformRuleProfile,
     ReferenceSequence,
     Restriction,
     Severity,
@@ -82,18 +83,21 @@ def _bulk_cases(
     first_number = sequence.last_number + 1
     weights = [weight for *_, weight in STATE_MIX]
     cases = []
+    profiles = {(p.platform, p.violation_type): p for p in PlatformRuleProfile.objects.all()}
     for offset in range(count):
         created = now - dt.timedelta(minutes=rng.randint(60, 60 * 24 * 90))
         notice = created - dt.timedelta(hours=rng.randint(1, 72))
         shop = rng.choice(shops)
         state, attempts, outcome, _weight = rng.choices(STATE_MIX, weights)[0]
+        violation_type = rng.choice(ViolationType.values)
         changed = created if state == CaseState.INTAKE else created + dt.timedelta(hours=rng.randint(1, 48))
         cases.append(
             Case(
                 reference=f"AP-{year}-{first_number + offset:06d}",
                 organisation_id=shop.organisation_id,
                 shop=shop,
-                violation_type=rng.choice(ViolationType.values),
+                violation_type=violation_type,
+                rule_profile=profiles[(shop.platform, violation_type)],
                 severity=rng.choice(Severity.values),
                 notice_received_at=notice,
                 notice_period_start=notice - dt.timedelta(days=60),

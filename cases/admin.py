@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from cases.models import Case, CaseEvent, FlaggedOrder, ReferenceSequence
+from cases.models import AppealAttempt, Case, CaseEvent, FlaggedOrder, PlatformRuleProfile, ReferenceSequence
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -59,3 +59,30 @@ class CaseEventAdmin(ReadOnlyAdmin):
 @admin.register(ReferenceSequence)
 class ReferenceSequenceAdmin(ReadOnlyAdmin):
     list_display = ("year", "last_number")
+
+
+@admin.register(PlatformRuleProfile)
+class PlatformRuleProfileAdmin(admin.ModelAdmin):
+    """Rule profiles are reference data that administrators keep current; editable here."""
+
+    list_display = (
+        "platform",
+        "violation_type",
+        "appeal_window_value",
+        "appeal_window_unit",
+        "attempt_limit",
+        "chat_lookback_days",
+        "updated_at",
+    )
+    list_filter = ("platform", "violation_type")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Cases point at their profile; edit it instead of deleting it.
+        return False
+
+
+@admin.register(AppealAttempt)
+class AppealAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("case", "number", "submitted_at", "submitted_by")
+    search_fields = ("case__reference",)
+    list_select_related = ("case", "submitted_by")

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from agency.organisations.models import Platform
 from cases import conditions
 from cases.permissions import CASE_WORKERS, INTAKE_AND_CASE_WORKERS, client_of_case_or_supervisor, staff_roles
+from evidence.kinds import EvidenceKind
 
 
 class CaseState(models.TextChoices):
@@ -70,6 +73,68 @@ class GoodsType(models.TextChoices):
     VIRTUAL = "virtual", _("Virtual goods")
 
 
+class WindowUnit(models.TextChoices):
+    HOURS = "hours", _("Hours")
+    NATURAL_DAYS = "natural_days", _("Natural days")
+    WORKING_DAYS = "working_days", _("Working days")
+
+
+def validate_required_evidence(value: Any) -> None:
+    """{"physical": [kind, ...], "virtual": [kind, ...]} with known kinds, each listed once."""
+    if not isinstance(value, dict):
+        raise ValidationError(_("Give an object with the keys physical and virtual."))
+    unknown_types = sorted(set(value) - set(GoodsType.values))
+    if unknown_types:
+        raise ValidationError(_("Unknown goods types: %(types)s.") % {"types": ", ".join(unknown_types)})
+    for goods_type, kinds in value.items():
+        if not isinstance(kinds, list) or not all(isinstance(kind, str) for kind in kinds):
+            raise ValidationError(_("%(type)s: give a list of evidence kinds.") % {"type": goods_type})
+        unknown = sorted(set(kinds) - set(EvidenceKind.values))
+        if unknown:
+            raise ValidationError(
+                _("%(type)s: unknown evidence kinds: %(kinds)s.") % {"type": goods_type, "kinds": ", ".join(unknown)}
+            )
+        if len(set(kinds)) != len(kinds):
+            raise ValidationError(_("%(type)s: a kind is listed twice.") % {"type": goods_type})
+
+
+class PlatformRuleProfile(models.Model):
+    """What one platform expects of an appeal against one violation type.
+
+    The numbers come from public summaries of platform rules and change without notice,
+    so they are data that administrators edit, not code. A case takes its attempt limit
+    from its profile when it is opened (the rule in force for its notice) and reads its
+    evidence requirements from the profile whenever it is checked.
+    """
+
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    violation_type = models.CharField(max_length=32, choices=ViolationType.choices)
+    appeal_window_value = models.PositiveIntegerField(help_text=_("How long the appeal window is, in the unit below."))
+    appeal_window_unit = models.CharField(max_length=16, choices=WindowUnit.choices)
+    attempt_limit = models.PositiveSmallIntegerField(default=2)
+    chat_lookback_days = models.PositiveIntegerField(
+        default=75, help_text=_("For how many days after an order its chat evidence can still be pulled.")
+    )
+    # {"physical": [kind, ...], "virtual": [kind, ...]}; kinds from evidence.kinds.EvidenceKind.
+    required_evidence = models.JSONField(default=dict, validators=[validate_required_evidence])
+    notes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["platform", "violation_type"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "violation_type"], name="one_profile_per_platform_violation"),
+            models.CheckConstraint(condition=models.Q(attempt_limit__gte=1), name="profile_allows_an_attempt"),
+            models.CheckConstraint(condition=models.Q(appeal_window_value__gte=1), name="profile_window_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} / {self.get_violation_type_display()}"
+
+    def required_kinds(self, goods_type: str) -> list[str]:
+        return list(self.required_evidence.get(goods_type, []))
+
+
 def default_attempt_limit() -> int:
     return int(settings.DEFAULT_APPEAL_ATTEMPT_LIMIT)
 
@@ -102,6 +167,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_cases",
+    )
+    rule_profile = models.ForeignKey(
+        PlatformRuleProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
     )
     appeal_attempts_used = models.PositiveSmallIntegerField(default=0)
     # Kept by cases.services in the same transaction that adds orders, so that lists and
@@ -255,6 +323,13 @@ class FlaggedOrder(models.Model):
     courier = models.CharField(max_length=100, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Staff may leave an order out of the appeal (for example a genuine violation the
+    # merchant admits); it then needs no evidence. Clearing excluded_at brings it back.
+    excluded_at = models.DateTimeField(null=True, blank=True)
+    excluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    exclusion_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["order_time", "id"]
@@ -283,6 +358,16 @@ class EventKind(models.TextChoices):
     STATE_CHANGED = "state_changed", _("State changed")
     ASSIGNED = "assigned", _("Assigned")
     FLAGGED_ORDERS_ADDED = "flagged_orders_added", _("Flagged orders added")
+    FLAGGED_ORDERS_IMPORTED = "flagged_orders_imported", _("Flagged orders imported")
+    ORDER_EXCLUDED = "order_excluded", _("Order excluded from the appeal")
+    ORDER_INCLUDED = "order_included", _("Order included in the appeal again")
+    EVIDENCE_UPLOADED = "evidence_uploaded", _("Evidence uploaded")
+    EVIDENCE_REVIEWED = "evidence_reviewed", _("Evidence reviewed")
+    EVIDENCE_REMOVED = "evidence_removed", _("Evidence removed")
+    EVIDENCE_SUPERSEDED = "evidence_superseded", _("Evidence superseded")
+    EVIDENCE_REQUESTED = "evidence_requested", _("Evidence requested")
+    EVIDENCE_REQUEST_FULFILLED = "evidence_request_fulfilled", _("Evidence request fulfilled")
+    EVIDENCE_REQUEST_CANCELLED = "evidence_request_cancelled", _("Evidence request cancelled")
 
 
 class AppendOnlyQuerySet(models.QuerySet["CaseEvent"]):
@@ -329,3 +414,25 @@ class CaseEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TypeError("Case history is append-only.")
+
+
+class AppealAttempt(models.Model):
+    """One submission of the appeal to the platform, with exactly the evidence it carried.
+
+    ``manifest`` lists every evidence item (id, order, kind, SHA-256) that went in, so the
+    agency can always say what the platform saw on each attempt, even after items are
+    superseded for the next one.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="appeal_attempts")
+    number = models.PositiveSmallIntegerField()
+    submitted_at = models.DateTimeField(default=timezone.now)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    manifest = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["case", "number"]
+        constraints = [models.UniqueConstraint(fields=["case", "number"], name="one_attempt_number_per_case")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} attempt {self.number}"

@@ -25,6 +25,7 @@ from cases.models import (
     CaseState,
     EventKind,
     FlaggedOrder,
+    PlatformRuleProfile,
     ReferenceSequence,
 )
 from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS
@@ -70,6 +71,16 @@ def _next_reference(now: dt.datetime) -> str:
     return f"AP-{year}-{sequence.last_number:06d}"
 
 
+def _rule_profile(platform: str, violation_type: str) -> PlatformRuleProfile:
+    profile = PlatformRuleProfile.objects.filter(platform=platform, violation_type=violation_type).first()
+    if profile is None:
+        raise InvalidInput(
+            _("No platform rule profile covers this platform and violation type; an administrator must add one."),
+            details={"fields": {"violation_type": [_("No rule profile for this platform and violation type.")]}},
+        )
+    return profile
+
+
 def _check_notice_period(start: dt.datetime | None, end: dt.datetime | None) -> None:
     if start and end and end < start:
         raise InvalidInput(details={"fields": {"notice_period_end": [_("The end is before the start.")]}})
@@ -94,9 +105,12 @@ def case_create(
     """Open a case at intake, optionally with its flagged orders, all or nothing."""
     _require_role(actor, CASE_EDITORS)
     _check_notice_period(notice_period_start, notice_period_end)
+    profile = _rule_profile(shop.platform, violation_type)
     now = timezone.now()
     case = Case.objects.create(
         reference=_next_reference(now),
+        rule_profile=profile,
+        appeal_attempt_limit=profile.attempt_limit,
         organisation_id=shop.organisation_id,
         shop=shop,
         violation_type=violation_type,
@@ -151,6 +165,14 @@ def case_update_details(*, case_id: int, actor: User, changes: Mapping[str, Any]
             old[name] = _jsonable(current)
             new[name] = _jsonable(value)
             setattr(case, name, value)
+    if "shop" in new or "violation_type" in new:
+        # Another platform or violation means other rules: the limit and the requirements follow.
+        profile = _rule_profile(case.shop.platform, case.violation_type)
+        if profile.pk != case.rule_profile_id:
+            old.update(rule_profile=case.rule_profile_id, appeal_attempt_limit=case.appeal_attempt_limit)
+            new.update(rule_profile=profile.pk, appeal_attempt_limit=profile.attempt_limit)
+            case.rule_profile = profile
+            case.appeal_attempt_limit = profile.attempt_limit
     if new:
         case.save(update_fields=[*new, "updated_at"])
         record_case_event(case=case, actor=actor, kind=EventKind.DETAILS_UPDATED, old_value=old, new_value=new)

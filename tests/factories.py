@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 
 import factory
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from agency.accounts.models import Role, Team, User
 from agency.organisations.models import Membership, Organisation, Platform, Shop
+from cases.models import Case, FlaggedOrder
+from evidence.models import EvidenceItem
 
 
 class TeamFactory(factory.django.DjangoModelFactory[Team]):
@@ -71,3 +75,40 @@ def order_data(index: int, *, base: dt.datetime | None = None, **overrides: obje
     }
     data.update(overrides)
     return data
+
+
+def evidence_item(
+    case: Case,
+    *,
+    order: FlaggedOrder | None,
+    kind: str,
+    uploaded_by: User,
+    content: bytes | None = None,
+    review_state: str = "accepted",
+    original_name: str = "evidence.png",
+    content_type: str = "image/png",
+) -> EvidenceItem:
+    """An evidence row with a real stored file, for tests that need evidence but do not test uploading."""
+    data = content if content is not None else PNG_HEADER + f"{case.pk}-{order and order.pk}-{kind}".encode()
+    item = EvidenceItem(
+        case=case,
+        order=order,
+        kind=kind,
+        original_name=original_name,
+        size=len(data),
+        content_type=content_type,
+        sha256=hashlib.sha256(data).hexdigest(),
+        source="client" if uploaded_by.role == Role.CLIENT else "staff",
+        uploaded_by=uploaded_by,
+        review_state=review_state,
+        review_reason="Not legible." if review_state == "rejected" else "",
+        reviewed_by=None if review_state == "pending" else uploaded_by,
+        reviewed_at=None if review_state == "pending" else timezone.now(),
+    )
+    item.file.save(original_name, ContentFile(data), save=False)
+    item.save()
+    return item
+
+
+# The eight bytes that open every PNG file, so that type detection sees an image.
+PNG_HEADER = b"\x89PNG\r\n\x1a\n"

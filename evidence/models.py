@@ -1,0 +1,163 @@
+"""Evidence: the files that prove each flagged order, their review, and requests to the client."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import AppealAttempt, Case, FlaggedOrder
+from evidence.kinds import EvidenceKind
+from evidence.storage import evidence_storage, random_name
+
+
+class ReviewState(models.TextChoices):
+    PENDING = "pending", _("Waiting for review")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+
+
+class UploadSource(models.TextChoices):
+    STAFF = "staff", _("Agency staff")
+    CLIENT = "client", _("Client")
+
+
+class EvidenceItemQuerySet(models.QuerySet["EvidenceItem"]):
+    def active(self) -> EvidenceItemQuerySet:
+        """Items that count now: not removed and not superseded by a newer one."""
+        return self.filter(removed_at__isnull=True, superseded_by__isnull=True)
+
+
+class EvidenceItem(models.Model):
+    """One file of evidence, for one flagged order or for the case as a whole.
+
+    The file is stored under a random name; ``original_name`` is kept only for display and
+    for the dossier. ``content_type`` is what the bytes are, not what the name claims.
+    Once an item has gone into a submitted appeal (``first_submitted_in``) it is locked:
+    it can be superseded by a new item for the next attempt but never removed or replaced.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence_items")
+    order = models.ForeignKey(
+        FlaggedOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="evidence_items"
+    )
+    kind = models.CharField(max_length=32, choices=EvidenceKind.choices)
+    file = models.FileField(storage=evidence_storage, upload_to=random_name, max_length=255)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    note = models.TextField(blank=True)
+    source = models.CharField(max_length=16, choices=UploadSource.choices)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    request = models.ForeignKey(
+        "EvidenceRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="uploads"
+    )
+
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.PENDING)
+    review_reason = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    first_submitted_in = models.ForeignKey(
+        AppealAttempt, null=True, blank=True, on_delete=models.PROTECT, related_name="first_items"
+    )
+    superseded_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removal_reason = models.TextField(blank=True)
+
+    objects = EvidenceItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        indexes = [
+            models.Index(fields=["case", "order", "kind"]),
+            models.Index(fields=["case", "sha256"]),
+        ]
+        constraints = [
+            # The same bytes are stored once per order (or once per case for case-level
+            # items) among the items that count; the service reports a repeat upload.
+            models.UniqueConstraint(
+                fields=["case", "order", "sha256"],
+                condition=models.Q(removed_at__isnull=True, superseded_by__isnull=True),
+                name="evidence_once_per_order",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(review_state=ReviewState.REJECTED) | ~models.Q(review_reason=""),
+                name="rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.first_submitted_in_id is not None
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None and self.superseded_by_id is None
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class EvidenceRequest(models.Model):
+    """Staff ask the client for specific items; fulfilled when every item has arrived."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence_requests")
+    message = models.TextField(blank=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=RequestStatus.choices, default=RequestStatus.OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancellation_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "status"])]
+
+    def __str__(self) -> str:
+        return f"request {self.pk} on {self.case_id}"
+
+
+class EvidenceRequestItem(models.Model):
+    """One thing a request asks for: a kind of evidence, for one order or for the case."""
+
+    request = models.ForeignKey(EvidenceRequest, on_delete=models.PROTECT, related_name="items")
+    order = models.ForeignKey(FlaggedOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=32, choices=EvidenceKind.choices)
+    fulfilled_by = models.ForeignKey(
+        EvidenceItem, null=True, blank=True, on_delete=models.PROTECT, related_name="fulfils"
+    )
+
+    class Meta:
+        ordering = ["request", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "order", "kind"], name="request_asks_once", nulls_distinct=False
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.order_id or 'the case'}"
