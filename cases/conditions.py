@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from django.utils.translation import gettext_lazy as _
 
-from evidence.rules import evidence_gaps
+from evidence.kinds import EvidenceKind
+from evidence.rules import evidence_gaps, evidence_summary
 
 if TYPE_CHECKING:
     from cases.models import Case
@@ -20,17 +21,37 @@ if TYPE_CHECKING:
 class Condition(Protocol):
     code: str
     message: Any
+    explain: Callable[[Any], dict[str, Any]] | None
 
     def __call__(self, case: Any) -> bool: ...
 
 
-def condition(code: str, message: Any) -> Callable[[Callable[[Case], bool]], Condition]:
+def condition(
+    code: str, message: Any, *, explain: Callable[[Case], dict[str, Any]] | None = None
+) -> Callable[[Callable[[Case], bool]], Condition]:
+    """Mark a guard with its code and message; ``explain`` may add a specific message and details."""
+
     def decorate(func: Callable[[Case], bool]) -> Condition:
         func.code = code  # type: ignore[attr-defined]
         func.message = message  # type: ignore[attr-defined]
+        func.explain = explain  # type: ignore[attr-defined]
         return func  # type: ignore[return-value]
 
     return decorate
+
+
+def explain_evidence_gaps(case: Case) -> dict[str, Any]:
+    """How many orders lack which kinds, in words and as data."""
+    gaps = evidence_gaps(case)
+    if gaps == [{"kind": "orders", "orders": 0}]:
+        return {"message": str(_("Every flagged order is excluded: there is nothing to appeal.")), "details": {}}
+    summary = evidence_summary(case)
+    kinds = ", ".join(f"{EvidenceKind(gap['kind']).label} ({gap['orders']})" for gap in gaps)
+    message = _("Orders still without accepted evidence: %(count)d. Missing, with the number of orders: %(kinds)s.")
+    return {
+        "message": message % {"count": summary.orders_incomplete, "kinds": kinds},
+        "details": {"orders_incomplete": summary.orders_incomplete, "missing_by_kind": summary.missing_by_kind},
+    }
 
 
 @condition("has_assignee", _("The case must have an assignee."))
@@ -48,7 +69,7 @@ def attempts_remain(case: Case) -> bool:
     return case.appeal_attempts_used < case.appeal_attempt_limit
 
 
-@condition("evidence_complete", _("The evidence for the appeal is not complete."))
+@condition("evidence_complete", _("The evidence for the appeal is not complete."), explain=explain_evidence_gaps)
 def evidence_complete(case: Case) -> bool:
     # The single place where the evidence rule plugs into submit_appeal: see evidence.rules.
     return not evidence_gaps(case)

@@ -28,7 +28,7 @@ from cases.models import (
     PlatformRuleProfile,
     ReferenceSequence,
 )
-from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS
+from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS, CASE_WORKERS
 from cases.selectors import case_visible_to
 
 # Detail fields staff may change while a case is set up (see EDITABLE_STATES).
@@ -271,6 +271,46 @@ def flagged_orders_add(*, case_id: int, actor: User, orders: Sequence[Mapping[st
     return _add_orders(case=case, actor=actor, orders=orders)
 
 
+# An order may leave or rejoin the appeal while the appeal is being prepared, not while
+# the platform is reviewing it; after an outcome it may change before a second appeal.
+EXCLUSION_STATES = (CaseState.INTAKE, CaseState.ASSESSMENT, CaseState.EVIDENCE, CaseState.RESOLVED)
+
+
+@transaction.atomic
+def flagged_order_set_excluded(
+    *, case_id: int, order_id: int, actor: User, excluded: bool, reason: str = ""
+) -> FlaggedOrder:
+    """Leave an order out of the appeal (a reason is required), or bring it back."""
+    _require_role(actor, CASE_WORKERS)
+    case = _visible_case(actor, case_id, for_update=True)
+    order = FlaggedOrder.objects.select_for_update().filter(case_id=case.pk, pk=order_id).first()
+    if order is None:
+        raise NotFound()
+    if case.state not in EXCLUSION_STATES:
+        raise InvalidState(
+            _("Orders can be excluded or included only before the appeal is submitted or after its outcome."),
+            details={"state": case.state},
+        )
+    reason = reason.strip()
+    if excluded and not reason:
+        raise InvalidInput(details={"fields": {"reason": [_("Say why the order is left out of the appeal.")]}})
+    if (order.excluded_at is not None) == excluded:
+        return order
+    if excluded:
+        order.excluded_at, order.excluded_by, order.exclusion_reason = timezone.now(), actor, reason
+    else:
+        order.excluded_at, order.excluded_by, order.exclusion_reason = None, None, ""
+    order.save(update_fields=["excluded_at", "excluded_by", "exclusion_reason"])
+    record_case_event(
+        case=case,
+        actor=actor,
+        kind=EventKind.ORDER_EXCLUDED if excluded else EventKind.ORDER_INCLUDED,
+        new_value={"order": order.pk, "platform_order_id": order.platform_order_id},
+        reason=reason,
+    )
+    return order
+
+
 def case_transition(
     *,
     case_id: int,
@@ -324,7 +364,11 @@ def case_transition(
         if name == "record_outcome":
             new_value["outcome"] = case.outcome
         if name == "submit_appeal":
-            new_value["attempt"] = case.appeal_attempts_used
+            # Imported here: evidence builds on cases, and only this step needs it back.
+            from evidence.submission import appeal_attempt_record
+
+            attempt = appeal_attempt_record(case=case, actor=actor)
+            new_value.update(attempt=attempt.number, evidence_items=len(attempt.manifest))
         record_case_event(
             case=case,
             actor=actor,
@@ -359,6 +403,7 @@ __all__ = [
     "case_create",
     "case_transition",
     "case_update_details",
+    "flagged_order_set_excluded",
     "flagged_orders_add",
     "transitions_for",
 ]

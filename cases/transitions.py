@@ -48,13 +48,15 @@ class TransitionSpec:
     def roles(self) -> frozenset[str]:
         return frozenset(getattr(self.permission, "roles", frozenset()))
 
-    def unmet_conditions(self, case: Case, inputs: Mapping[str, str] | None) -> list[dict[str, str]]:
+    def unmet_conditions(self, case: Case, inputs: Mapping[str, str] | None) -> list[dict[str, Any]]:
         """Every unmet guard; with ``inputs``, also every required input that is missing."""
-        unmet = [
-            {"code": condition.code, "message": str(condition.message)}
-            for condition in self.conditions
-            if not condition(case)
-        ]
+        unmet: list[dict[str, Any]] = []
+        for condition in self.conditions:
+            if not condition(case):
+                entry: dict[str, Any] = {"code": condition.code, "message": str(condition.message)}
+                if condition.explain is not None:
+                    entry.update(condition.explain(case))
+                unmet.append(entry)
         if inputs is not None:
             unmet += [
                 {"code": f"{name}_required", "message": INPUT_MESSAGES[name]()}

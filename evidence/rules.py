@@ -1,19 +1,219 @@
-"""The evidence rule that ``submit_appeal`` checks before an appeal can go to the platform.
+"""Evidence completeness: what each flagged order still needs, and the rule ``submit_appeal`` checks.
 
-This is the one place the case state machine asks about evidence. Until per-order
-evidence exists (platform rule profiles, evidence items and their review), there is
-nothing to require, so no gaps are reported; the evidence work replaces the body of
-``evidence_gaps`` and the guard in ``cases.conditions.evidence_complete`` picks it up.
+An order is complete when, for every kind its rule profile requires for its goods type,
+it has at least one accepted evidence item that counts (not removed, not superseded).
+Excluded orders need nothing. Everything here reads and changes nothing, and costs a
+fixed number of queries however many orders a case has.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from evidence.kinds import DEFAULT_REQUIRED_EVIDENCE, EvidenceKind
+
 if TYPE_CHECKING:
-    from cases.models import Case
+    from cases.models import Case, FlaggedOrder
+
+DEFAULT_CHAT_LOOKBACK_DAYS = 75
+
+
+def required_evidence(case: Case) -> dict[str, list[str]]:
+    """Kinds required per goods type, from the case's rule profile (live, so corrections apply)."""
+    profile = case.rule_profile
+    if profile is None:
+        return {goods: list(kinds) for goods, kinds in DEFAULT_REQUIRED_EVIDENCE.items()}
+    return {goods: profile.required_kinds(goods) for goods in ("physical", "virtual")}
+
+
+def chat_lookback(case: Case) -> dt.timedelta:
+    days = case.rule_profile.chat_lookback_days if case.rule_profile else DEFAULT_CHAT_LOOKBACK_DAYS
+    return dt.timedelta(days=days)
+
+
+def accepted_kinds(case_id: int, order_ids: list[int] | None = None) -> dict[int, set[str]]:
+    """order id -> the kinds that have accepted, counting evidence (one query)."""
+    from evidence.models import EvidenceItem, ReviewState
+
+    items = EvidenceItem.objects.active().filter(
+        case_id=case_id, order__isnull=False, review_state=ReviewState.ACCEPTED
+    )
+    if order_ids is not None:
+        items = items.filter(order_id__in=order_ids)
+    kinds: dict[int, set[str]] = {}
+    for order_id, kind in items.values_list("order_id", "kind").distinct():
+        kinds.setdefault(order_id, set()).add(kind)
+    return kinds
+
+
+def missing_kinds(goods_type: str, required: dict[str, list[str]], accepted: set[str]) -> list[str]:
+    return [kind for kind in required.get(goods_type, []) if kind not in accepted]
+
+
+@dataclass
+class EvidenceSummary:
+    orders_total: int = 0
+    orders_complete: int = 0
+    orders_incomplete: int = 0
+    orders_excluded: int = 0
+    # kind -> how many orders in the appeal lack accepted evidence of that kind
+    missing_by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def orders_in_appeal(self) -> int:
+        return self.orders_total - self.orders_excluded
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "orders_total": self.orders_total,
+            "orders_complete": self.orders_complete,
+            "orders_incomplete": self.orders_incomplete,
+            "orders_excluded": self.orders_excluded,
+            "missing_by_kind": self.missing_by_kind,
+        }
+
+
+def evidence_summary(case: Case) -> EvidenceSummary:
+    """Per case: orders complete, incomplete and excluded, and missing items by kind (two queries)."""
+    from cases.models import FlaggedOrder
+
+    required = required_evidence(case)
+    accepted = accepted_kinds(case.pk)
+    summary = EvidenceSummary()
+    missing: Counter[str] = Counter()
+    rows = FlaggedOrder.objects.filter(case_id=case.pk).values_list("id", "goods_type", "excluded_at")
+    for order_id, goods_type, excluded_at in rows.iterator(chunk_size=5000):
+        summary.orders_total += 1
+        if excluded_at is not None:
+            summary.orders_excluded += 1
+            continue
+        lacking = missing_kinds(goods_type, required, accepted.get(order_id, set()))
+        if lacking:
+            summary.orders_incomplete += 1
+            missing.update(lacking)
+        else:
+            summary.orders_complete += 1
+    # Kinds in the profile's order, so the answer reads the same way every time.
+    order = {kind: index for index, kind in enumerate(EvidenceKind.values)}
+    summary.missing_by_kind = {kind: missing[kind] for kind in sorted(missing, key=order.__getitem__)}
+    return summary
 
 
 def evidence_gaps(case: Case) -> list[dict[str, Any]]:
-    """What the case still lacks before submission, as a list of {kind, orders} entries."""
-    return []
+    """What the case still lacks before submission, as [{kind, orders}] (empty when ready).
+
+    An appeal needs at least one order in it: a case whose orders are all excluded has a
+    gap of kind ``orders`` with zero orders.
+    """
+    summary = evidence_summary(case)
+    if summary.orders_in_appeal == 0:
+        return [{"kind": "orders", "orders": 0}]
+    return [{"kind": kind, "orders": count} for kind, count in summary.missing_by_kind.items()]
+
+
+# --- Order-list filters ---------------------------------------------------------------------
+
+
+def _has_item(kind: str, *, accepted_only: bool) -> Exists:
+    from evidence.models import EvidenceItem, ReviewState
+
+    items = EvidenceItem.objects.active().filter(order_id=OuterRef("pk"), kind=kind)
+    if accepted_only:
+        items = items.filter(review_state=ReviewState.ACCEPTED)
+    else:
+        items = items.exclude(review_state=ReviewState.REJECTED)
+    return Exists(items)
+
+
+def complete_q(case: Case) -> Q:
+    """Q for orders in the appeal with every required kind accepted (EXISTS subqueries, no Python loop)."""
+    complete = Q(pk__in=[])
+    for goods_type, kinds in required_evidence(case).items():
+        clause = Q(*(_has_item(kind, accepted_only=True) for kind in kinds), goods_type=goods_type)
+        complete |= clause
+    return complete & Q(excluded_at__isnull=True)
+
+
+def filter_missing_kind(orders: QuerySet[FlaggedOrder], kind: str) -> QuerySet[FlaggedOrder]:
+    return orders.filter(excluded_at__isnull=True).exclude(_has_item(kind, accepted_only=True))
+
+
+def _needs_chat(case: Case) -> list[str]:
+    """The goods types for which the case's profile requires a chat log."""
+    return [goods for goods, kinds in required_evidence(case).items() if EvidenceKind.CHAT_LOG in kinds]
+
+
+def chat_evidence_due(case: Case, orders: QuerySet[FlaggedOrder], *, within_days: int) -> QuerySet[FlaggedOrder]:
+    """Orders whose chat evidence is still to be secured and can be pulled for at most N more days.
+
+    Chat evidence counts as secured once an item that is not rejected exists (pending review
+    is enough: the log has been pulled before the platform deletes it). The deadline is
+    order time + the profile's look-back, so ordering by order time puts the most urgent first.
+    """
+    now = timezone.now()
+    lookback = chat_lookback(case)
+    return (
+        orders.filter(excluded_at__isnull=True, goods_type__in=_needs_chat(case), order_time__gte=now - lookback)
+        .filter(order_time__lte=now + dt.timedelta(days=within_days) - lookback)
+        .exclude(_has_item(EvidenceKind.CHAT_LOG, accepted_only=False))
+        .order_by("order_time", "id")
+    )
+
+
+def chat_evidence_status(case: Case) -> dict[str, Any]:
+    """The earliest chat-evidence deadline still ahead, and how many orders are at risk or past it."""
+    from cases.models import FlaggedOrder
+
+    now = timezone.now()
+    lookback = chat_lookback(case)
+    missing = FlaggedOrder.objects.filter(
+        case_id=case.pk, excluded_at__isnull=True, goods_type__in=_needs_chat(case)
+    ).exclude(_has_item(EvidenceKind.CHAT_LOG, accepted_only=False))
+    earliest = (
+        missing.filter(order_time__gte=now - lookback).order_by("order_time").values_list("order_time", flat=True)[:1]
+    )
+    earliest_time = next(iter(earliest), None)
+    return {
+        "lookback_days": lookback.days,
+        "next_deadline": earliest_time + lookback if earliest_time else None,
+        "orders_missing": missing.filter(order_time__gte=now - lookback).count(),
+        "orders_past_deadline": missing.filter(order_time__lt=now - lookback).count(),
+    }
+
+
+def order_statuses(case: Case, orders: list[FlaggedOrder]) -> dict[int, dict[str, Any]]:
+    """For a page of orders: complete or not, kinds accepted, waiting for review and missing (one query)."""
+    from evidence.models import EvidenceItem, ReviewState
+
+    required = required_evidence(case)
+    lookback = chat_lookback(case)
+    accepted: dict[int, set[str]] = {}
+    pending: dict[int, set[str]] = {}
+    rows = (
+        EvidenceItem.objects.active()
+        .filter(case_id=case.pk, order_id__in=[order.pk for order in orders])
+        .exclude(review_state=ReviewState.REJECTED)
+        .values_list("order_id", "kind", "review_state")
+        .distinct()
+    )
+    for order_id, kind, state in rows:
+        (accepted if state == ReviewState.ACCEPTED else pending).setdefault(order_id, set()).add(kind)
+    statuses = {}
+    for order in orders:
+        have = accepted.get(order.pk, set())
+        missing = [] if order.excluded_at else missing_kinds(order.goods_type, required, have)
+        statuses[order.pk] = {
+            "complete": order.excluded_at is None and not missing,
+            "required_kinds": required.get(order.goods_type, []),
+            "accepted_kinds": sorted(have),
+            "pending_kinds": sorted(pending.get(order.pk, set()) - have),
+            "missing_kinds": missing,
+            "chat_evidence_deadline": order.order_time + lookback,
+        }
+    return statuses

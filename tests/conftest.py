@@ -21,7 +21,16 @@ from agency.accounts.models import Role, User
 from agency.organisations.models import Organisation, Shop
 from cases import services
 from cases.models import Case, CaseState
-from tests.factories import MembershipFactory, OrganisationFactory, ShopFactory, TeamFactory, UserFactory, order_data
+from evidence.rules import accepted_kinds, required_evidence
+from tests.factories import (
+    MembershipFactory,
+    OrganisationFactory,
+    ShopFactory,
+    TeamFactory,
+    UserFactory,
+    evidence_item,
+    order_data,
+)
 
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -179,14 +188,32 @@ PATHS: dict[str, list[tuple[str, dict[str, str]]]] = {
 }
 
 
+def complete_evidence(case: Case, *, reviewer: User) -> None:
+    """Give every order of the case accepted evidence of each kind its profile requires."""
+    case.refresh_from_db()
+    required = required_evidence(case)
+    have = accepted_kinds(case.pk)
+    for order in case.flagged_orders.filter(excluded_at__isnull=True):
+        for kind in required[order.goods_type]:
+            if kind not in have.get(order.pk, set()):
+                evidence_item(case, order=order, kind=kind, uploaded_by=reviewer)
+
+
 @pytest.fixture
 def case_in(make_case: Callable[..., Case], blossom_shop: Shop, manager: User, supervisor: User) -> Callable[..., Case]:
-    """A Blossom case assigned to ``manager``, walked through real transitions to a state."""
+    """A Blossom case assigned to ``manager``, walked through real transitions to a state.
 
-    def make(state: str, **kwargs: Any) -> Case:
+    From the evidence state on, every order gets accepted evidence of each required kind
+    (``with_evidence=False`` leaves an evidence-state case without any).
+    """
+
+    def make(state: str, *, with_evidence: bool = True, **kwargs: Any) -> Case:
         case = make_case(blossom_shop, assignee=manager, **kwargs)
         for name, inputs in PATHS[state]:
             services.case_transition(case_id=case.pk, name=name, actor=supervisor, **inputs)
+            if name == "accept_case" and with_evidence:
+                # From the evidence state on, the walk needs what the submit rule requires.
+                complete_evidence(case, reviewer=supervisor)
         case.refresh_from_db()
         assert case.state == state
         return case

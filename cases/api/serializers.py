@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agency.accounts.models import User
@@ -18,10 +19,13 @@ from cases.models import (
     FlaggedOrder,
     GoodsType,
     Outcome,
+    PlatformRuleProfile,
     Restriction,
     Severity,
     ViolationType,
 )
+from evidence.kinds import EvidenceKind
+from evidence.rules import chat_evidence_status, evidence_summary
 
 
 class UserRefSerializer(serializers.ModelSerializer[User]):
@@ -57,8 +61,62 @@ class FlaggedOrderSerializer(serializers.ModelSerializer[FlaggedOrder]):
             "courier",
             "tracking_number",
             "created_at",
+            "excluded",
+            "excluded_at",
+            "exclusion_reason",
         ]
         read_only_fields = fields
+
+    excluded = serializers.SerializerMethodField()
+
+    def get_excluded(self, order: FlaggedOrder) -> bool:
+        return order.excluded_at is not None
+
+
+class OrderEvidenceStatusSerializer(serializers.Serializer[dict[str, Any]]):
+    complete = serializers.BooleanField(help_text="In the appeal, with accepted evidence of every required kind.")
+    required_kinds = serializers.ListField(child=serializers.ChoiceField(choices=EvidenceKind.choices))
+    accepted_kinds = serializers.ListField(child=serializers.ChoiceField(choices=EvidenceKind.choices))
+    pending_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=EvidenceKind.choices), help_text="Uploaded, waiting for review."
+    )
+    missing_kinds = serializers.ListField(child=serializers.ChoiceField(choices=EvidenceKind.choices))
+    chat_evidence_deadline = serializers.DateTimeField(
+        help_text="Order time plus the profile's chat look-back: after it the chat log can no longer be pulled."
+    )
+
+
+class FlaggedOrderWithEvidenceSerializer(FlaggedOrderSerializer):
+    """An order in the staff order list, with where its evidence stands (statuses in the context)."""
+
+    class Meta(FlaggedOrderSerializer.Meta):
+        fields = [*FlaggedOrderSerializer.Meta.fields, "evidence"]
+        read_only_fields = fields
+
+    evidence = serializers.SerializerMethodField()
+
+    @extend_schema_field(OrderEvidenceStatusSerializer)
+    def get_evidence(self, order: FlaggedOrder) -> dict[str, Any]:
+        return OrderEvidenceStatusSerializer(self.context["statuses"][order.pk]).data
+
+
+class OrderListQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    excluded = serializers.BooleanField(required=False, allow_null=True, default=None)
+    complete = serializers.BooleanField(required=False, allow_null=True, default=None)
+    missing_kind = serializers.ChoiceField(choices=EvidenceKind.choices, required=False)
+    chat_evidence_due_within = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=366,
+        help_text=(
+            "Days: orders whose chat evidence is still missing and can be pulled for at most this many "
+            "more days, most urgent first."
+        ),
+    )
+
+
+class ExclusionInputSerializer(serializers.Serializer[dict[str, Any]]):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class FlaggedOrderInputSerializer(serializers.Serializer[dict[str, Any]]):
@@ -108,8 +166,37 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
         read_only_fields = fields
 
 
+class ChatEvidenceStatusSerializer(serializers.Serializer[dict[str, Any]]):
+    lookback_days = serializers.IntegerField()
+    next_deadline = serializers.DateTimeField(
+        allow_null=True, help_text="The earliest chat-evidence deadline still ahead among orders without chat evidence."
+    )
+    orders_missing = serializers.IntegerField(help_text="Orders without chat evidence whose deadline is still ahead.")
+    orders_past_deadline = serializers.IntegerField(help_text="Orders without chat evidence past their deadline.")
+
+
+class CaseEvidenceSerializer(serializers.Serializer[dict[str, Any]]):
+    orders_total = serializers.IntegerField()
+    orders_complete = serializers.IntegerField()
+    orders_incomplete = serializers.IntegerField()
+    orders_excluded = serializers.IntegerField()
+    missing_by_kind = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Evidence kind -> how many orders in the appeal lack it."
+    )
+    chat_evidence = ChatEvidenceStatusSerializer()
+
+
+class RuleProfileRefSerializer(serializers.ModelSerializer[PlatformRuleProfile]):
+    class Meta:
+        model = PlatformRuleProfile
+        fields = ["id", "platform", "violation_type", "attempt_limit", "chat_lookback_days", "required_evidence"]
+        read_only_fields = fields
+
+
 class CaseDetailSerializer(CaseListSerializer):
     created_by = UserRefSerializer(read_only=True)
+    rule_profile = RuleProfileRefSerializer(read_only=True)
+    evidence = serializers.SerializerMethodField()
 
     class Meta(CaseListSerializer.Meta):
         fields = [
@@ -120,8 +207,16 @@ class CaseDetailSerializer(CaseListSerializer):
             "restrictions_note",
             "closing_reason",
             "created_by",
+            "rule_profile",
+            "evidence",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(CaseEvidenceSerializer)
+    def get_evidence(self, case: Case) -> dict[str, Any]:
+        summary = evidence_summary(case).as_dict()
+        summary["chat_evidence"] = chat_evidence_status(case)
+        return CaseEvidenceSerializer(summary).data
 
 
 class CaseDetailsInputSerializer(serializers.Serializer[dict[str, Any]]):
@@ -168,9 +263,10 @@ class TransitionInputSerializer(serializers.Serializer[dict[str, Any]]):
         return value
 
 
-class UnmetConditionSerializer(serializers.Serializer[dict[str, str]]):
+class UnmetConditionSerializer(serializers.Serializer[dict[str, Any]]):
     code = serializers.CharField()
     message = serializers.CharField()
+    details = serializers.DictField(required=False, help_text="Specifics, for example the orders and kinds missing.")
 
 
 class AvailableTransitionSerializer(serializers.Serializer[dict[str, Any]]):

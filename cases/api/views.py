@@ -18,6 +18,7 @@ from cases import selectors, services
 from cases.api import serializers as s
 from cases.api.filters import CaseFilter
 from cases.models import Case
+from evidence import rules as evidence_rules
 
 
 class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
@@ -129,7 +130,12 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.CaseEventSerializer(page, many=True).data)
 
-    @extend_schema(methods=["GET"], responses={200: s.FlaggedOrderSerializer(many=True)}, filters=False)
+    @extend_schema(
+        methods=["GET"],
+        parameters=[s.OrderListQuerySerializer],
+        responses={200: s.FlaggedOrderWithEvidenceSerializer(many=True)},
+        filters=False,
+    )
     @extend_schema(
         methods=["POST"],
         request=s.FlaggedOrderInputSerializer,
@@ -140,8 +146,14 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         """The case's flagged orders (GET), or add one (POST)."""
         case = self._case()
         if request.method == "GET":
-            page = self.paginate_queryset(selectors.flagged_orders(case=case))
-            return self.get_paginated_response(s.FlaggedOrderSerializer(page, many=True).data)
+            query = s.OrderListQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            orders = selectors.flagged_orders_filtered(case=case, **query.validated_data)
+            page = self.paginate_queryset(orders)
+            statuses = evidence_rules.order_statuses(case, list(page or []))
+            return self.get_paginated_response(
+                s.FlaggedOrderWithEvidenceSerializer(page, many=True, context={"statuses": statuses}).data
+            )
         data = s.FlaggedOrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         created = services.flagged_orders_add(
@@ -165,3 +177,28 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
             orders=data.validated_data["orders"],
         )
         return Response(s.FlaggedOrderSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
+
+    def _set_excluded(self, request: Request, pk: str, order_id: str, *, excluded: bool) -> Response:
+        case = self._case()
+        data = s.ExclusionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.flagged_order_set_excluded(
+            case_id=case.pk,
+            order_id=int(order_id),
+            actor=current_user(request),
+            excluded=excluded,
+            reason=data.validated_data["reason"],
+        )
+        return Response(s.FlaggedOrderSerializer(order).data)
+
+    @extend_schema(request=s.ExclusionInputSerializer, responses={200: s.FlaggedOrderSerializer, **CONFLICT_RESPONSES})
+    @action(detail=True, methods=["post"], url_path=r"orders/(?P<order_id>[0-9]{1,18})/exclude", filter_backends=[])
+    def order_exclude(self, request: Request, pk: str, order_id: str) -> Response:
+        """Leave an order out of the appeal, with a reason: it then needs no evidence."""
+        return self._set_excluded(request, pk, order_id, excluded=True)
+
+    @extend_schema(request=s.ExclusionInputSerializer, responses={200: s.FlaggedOrderSerializer, **CONFLICT_RESPONSES})
+    @action(detail=True, methods=["post"], url_path=r"orders/(?P<order_id>[0-9]{1,18})/include", filter_backends=[])
+    def order_include(self, request: Request, pk: str, order_id: str) -> Response:
+        """Bring an excluded order back into the appeal."""
+        return self._set_excluded(request, pk, order_id, excluded=False)

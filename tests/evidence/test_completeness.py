@@ -1,0 +1,376 @@
+"""Completeness per order and per case, the submit rule, the attempt manifest, exclusions and urgency."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from agency.errors import ConditionsUnmet, InvalidInput, InvalidState, NotAllowed, NotFound
+from cases import services
+from cases.models import AppealAttempt, CaseEvent, PlatformRuleProfile
+from evidence.models import EvidenceItem
+from evidence.rules import evidence_gaps, evidence_summary
+from tests.factories import ShopFactory, evidence_item
+
+PHYSICAL = ["chat_log", "shipping_slip", "signed_delivery", "courier_tracking"]
+VIRTUAL = ["delivery_record", "customer_confirmation"]
+
+
+def give(case, order, kinds, by, **kwargs):
+    return [evidence_item(case, order=order, kind=kind, uploaded_by=by, **kwargs) for kind in kinds]
+
+
+@pytest.fixture
+def evidence_case(case_in):
+    """A case in the evidence state with three physical orders and no evidence yet."""
+    return case_in("evidence", orders=3, with_evidence=False)
+
+
+def test_a_new_case_takes_its_profile_and_attempt_limit(make_case, blossom_shop):
+    profile = PlatformRuleProfile.objects.get(platform="tmall", violation_type="fake_transaction")
+    profile.attempt_limit = 3
+    profile.save()
+
+    case = make_case(blossom_shop)
+
+    assert case.rule_profile == profile
+    assert case.appeal_attempt_limit == 3
+
+
+def test_every_platform_and_violation_has_a_default_profile(db):
+    profiles = PlatformRuleProfile.objects.all()
+
+    assert profiles.count() == 8 * 5
+    taobao = profiles.get(platform="taobao", violation_type="fake_transaction")
+    assert (taobao.appeal_window_value, taobao.appeal_window_unit, taobao.chat_lookback_days) == (72, "hours", 75)
+    assert taobao.required_evidence == {"physical": PHYSICAL, "virtual": VIRTUAL}
+    jd = profiles.get(platform="jd", violation_type="fake_transaction")
+    assert (jd.appeal_window_value, jd.appeal_window_unit) == (7, "natural_days")
+
+
+def test_moving_a_case_to_another_platform_takes_that_profile(make_case, blossom_shop, blossom, supervisor):
+    jd_shop = ShopFactory.create(organisation=blossom, platform="jd")
+    PlatformRuleProfile.objects.filter(platform="jd").update(attempt_limit=1)
+    case = make_case(blossom_shop)
+
+    services.case_update_details(case_id=case.pk, actor=supervisor, changes={"shop": jd_shop})
+
+    case.refresh_from_db()
+    assert (case.rule_profile.platform, case.appeal_attempt_limit) == ("jd", 1)
+    event = CaseEvent.objects.filter(case=case, kind="details_updated").latest("id")
+    assert event.new_value["appeal_attempt_limit"] == 1
+
+
+def test_a_case_without_a_profile_is_refused_with_the_reason(make_case, blossom_shop):
+    PlatformRuleProfile.objects.filter(platform="tmall", violation_type="counterfeit").delete()
+
+    with pytest.raises(InvalidInput) as caught:
+        make_case(blossom_shop, violation_type="counterfeit")
+
+    assert "violation_type" in caught.value.details["fields"]
+
+
+def test_summary_counts_complete_incomplete_excluded_and_missing_kinds(evidence_case, supervisor):
+    first, second, third = evidence_case.flagged_orders.all()
+    give(evidence_case, first, PHYSICAL, supervisor)
+    give(evidence_case, second, PHYSICAL[:2], supervisor)
+    services.flagged_order_set_excluded(
+        case_id=evidence_case.pk, order_id=third.pk, actor=supervisor, excluded=True, reason="Genuine."
+    )
+
+    summary = evidence_summary(evidence_case)
+
+    assert summary.as_dict() == {
+        "orders_total": 3,
+        "orders_complete": 1,
+        "orders_incomplete": 1,
+        "orders_excluded": 1,
+        "missing_by_kind": {"signed_delivery": 1, "courier_tracking": 1},
+    }
+
+
+@pytest.mark.parametrize("state", ["pending", "rejected"])
+def test_only_accepted_evidence_counts(evidence_case, supervisor, state):
+    order = evidence_case.flagged_orders.first()
+    give(evidence_case, order, PHYSICAL, supervisor, review_state=state)
+
+    assert evidence_summary(evidence_case).orders_complete == 0
+
+
+def test_removed_and_superseded_evidence_does_not_count(evidence_case, supervisor):
+    order = evidence_case.flagged_orders.first()
+    items = give(evidence_case, order, PHYSICAL, supervisor)
+    items[0].removed_at = timezone.now()
+    items[0].save()
+    newer = evidence_item(evidence_case, order=order, kind="shipping_slip", uploaded_by=supervisor, content=b"x")
+    items[1].superseded_by = newer
+    items[1].save()
+
+    status = evidence_summary(evidence_case)
+
+    # chat_log removed -> missing; shipping slip superseded by an accepted newer one -> present.
+    assert status.missing_by_kind == {"chat_log": 3, "shipping_slip": 2, "signed_delivery": 2, "courier_tracking": 2}
+
+
+def test_virtual_goods_need_their_own_kinds(make_case, blossom_shop, supervisor):
+    case = make_case(blossom_shop, orders=1)
+    order = case.flagged_orders.get()
+    order.goods_type = "virtual"
+    order.save()
+
+    assert evidence_summary(case).missing_by_kind == {"delivery_record": 1, "customer_confirmation": 1}
+    give(case, order, VIRTUAL, supervisor)
+    assert evidence_gaps(case) == []
+
+
+def test_requirements_follow_the_profile_when_it_is_corrected(evidence_case, supervisor):
+    for order in evidence_case.flagged_orders.all():
+        give(evidence_case, order, PHYSICAL, supervisor)
+    assert evidence_gaps(evidence_case) == []
+
+    profile = evidence_case.rule_profile
+    profile.required_evidence = {"physical": [*PHYSICAL, "payment_record"], "virtual": VIRTUAL}
+    profile.save()
+    evidence_case.refresh_from_db()
+
+    assert evidence_gaps(evidence_case) == [{"kind": "payment_record", "orders": 3}]
+
+
+def test_summary_costs_the_same_queries_for_any_number_of_orders(make_case, blossom_shop, supervisor):
+    counts = []
+    for orders in (5, 60):
+        case = make_case(blossom_shop, orders=orders)
+        with CaptureQueriesContext(connection) as queries:
+            evidence_summary(case)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_submit_lists_how_many_orders_and_which_kinds_are_missing(api, evidence_case, supervisor):
+    first = evidence_case.flagged_orders.first()
+    give(evidence_case, first, PHYSICAL[:3], supervisor)
+
+    response = api(supervisor).post(f"/api/v1/cases/{evidence_case.pk}/transitions/", {"transition": "submit_appeal"})
+
+    assert response.status_code == 400
+    [unmet] = response.data["error"]["details"]["unmet_conditions"]
+    assert unmet["code"] == "evidence_complete"
+    assert unmet["details"] == {
+        "orders_incomplete": 3,
+        "missing_by_kind": {"chat_log": 2, "shipping_slip": 2, "signed_delivery": 2, "courier_tracking": 3},
+    }
+    assert "3" in unmet["message"]
+    assert "Chat log with the buyer (2)" in unmet["message"]
+    evidence_case.refresh_from_db()
+    assert (evidence_case.state, evidence_case.appeal_attempts_used) == ("evidence", 0)
+    assert not AppealAttempt.objects.filter(case=evidence_case).exists()
+
+
+def test_the_transition_list_shows_the_same_unmet_evidence(api, evidence_case, supervisor):
+    response = api(supervisor).get(f"/api/v1/cases/{evidence_case.pk}/transitions/")
+
+    submit = next(t for t in response.data if t["name"] == "submit_appeal")
+    assert submit["unmet_conditions"][0]["details"]["orders_incomplete"] == 3
+
+
+def test_submit_records_exactly_the_evidence_that_went_in(api, evidence_case, supervisor):
+    first, second, third = evidence_case.flagged_orders.all()
+    sent = give(evidence_case, first, PHYSICAL, supervisor) + give(evidence_case, second, PHYSICAL, supervisor)
+    services.flagged_order_set_excluded(
+        case_id=evidence_case.pk, order_id=third.pk, actor=supervisor, excluded=True, reason="Admitted."
+    )
+    left_out = give(evidence_case, third, PHYSICAL[:1], supervisor)[0]
+    pending = evidence_item(
+        evidence_case, order=first, kind="payment_record", uploaded_by=supervisor, review_state="pending"
+    )
+    case_level = evidence_item(evidence_case, order=None, kind="malicious_brushing", uploaded_by=supervisor)
+
+    response = api(supervisor).post(f"/api/v1/cases/{evidence_case.pk}/transitions/", {"transition": "submit_appeal"})
+
+    assert response.status_code == 200, response.data
+    attempt = AppealAttempt.objects.get(case=evidence_case)
+    assert attempt.number == 1
+    assert attempt.submitted_by == supervisor
+    included = {entry["item"]: entry["sha256"] for entry in attempt.manifest}
+    assert included == {item.pk: item.sha256 for item in [*sent, case_level]}
+    locked = set(EvidenceItem.objects.filter(first_submitted_in=attempt).values_list("pk", flat=True))
+    assert locked == set(included)
+    assert left_out.pk not in locked
+    assert pending.pk not in locked
+    event = CaseEvent.objects.filter(case=evidence_case).latest("id")
+    assert (event.new_value["attempt"], event.new_value["evidence_items"]) == (1, 9)
+
+
+def test_a_second_attempt_keeps_the_first_attempts_lock(case_in, supervisor):
+    case = case_in("resolved")
+    first_attempt = AppealAttempt.objects.get(case=case)
+    services.case_transition(case_id=case.pk, name="reappeal", actor=supervisor)
+    order = case.flagged_orders.first()
+    old = EvidenceItem.objects.get(order=order, kind="chat_log")
+    newer = evidence_item(case, order=order, kind="chat_log", uploaded_by=supervisor, content=b"a fuller chat log")
+    old.superseded_by = newer
+    old.save()
+
+    services.case_transition(case_id=case.pk, name="submit_appeal", actor=supervisor)
+
+    second = AppealAttempt.objects.get(case=case, number=2)
+    items = {entry["item"] for entry in second.manifest}
+    assert newer.pk in items
+    assert old.pk not in items
+    assert old.pk in {entry["item"] for entry in first_attempt.manifest}
+    old.refresh_from_db()
+    newer.refresh_from_db()
+    assert (old.first_submitted_in, newer.first_submitted_in) == (first_attempt, second)
+
+
+def test_an_appeal_with_every_order_excluded_is_refused(evidence_case, supervisor):
+    for order in evidence_case.flagged_orders.all():
+        services.flagged_order_set_excluded(
+            case_id=evidence_case.pk, order_id=order.pk, actor=supervisor, excluded=True, reason="Genuine."
+        )
+
+    with pytest.raises(ConditionsUnmet) as caught:
+        services.case_transition(case_id=evidence_case.pk, name="submit_appeal", actor=supervisor)
+
+    assert "excluded" in caught.value.details["unmet_conditions"][0]["message"]
+
+
+# --- Exclusion ---------------------------------------------------------------------------
+
+
+def test_exclude_and_include_over_the_api_with_history(api, evidence_case, manager):
+    order = evidence_case.flagged_orders.first()
+    base = f"/api/v1/cases/{evidence_case.pk}/orders/{order.pk}"
+
+    missing_reason = api(manager).post(f"{base}/exclude/", {})
+    excluded = api(manager).post(f"{base}/exclude/", {"reason": "The merchant admits this one."})
+    included = api(manager).post(f"{base}/include/", {})
+
+    assert missing_reason.status_code == 400
+    assert "reason" in missing_reason.data["error"]["details"]["fields"]
+    assert excluded.status_code == 200
+    assert excluded.data["excluded"] is True
+    assert excluded.data["exclusion_reason"] == "The merchant admits this one."
+    assert included.status_code == 200
+    assert included.data["excluded"] is False
+    kinds = list(CaseEvent.objects.filter(case=evidence_case).values_list("kind", flat=True))
+    assert kinds[-2:] == ["order_excluded", "order_included"]
+
+
+def test_exclusion_is_refused_while_the_platform_reviews(case_in, supervisor):
+    case = case_in("submitted")
+
+    with pytest.raises(InvalidState):
+        services.flagged_order_set_excluded(
+            case_id=case.pk, order_id=case.flagged_orders.first().pk, actor=supervisor, excluded=True, reason="x"
+        )
+
+
+def test_exclusion_answers_only_those_allowed(
+    api, evidence_case, alice, charlie, reviewer, manager, outsider_manager, make_case, blossom_shop
+):
+    order = evidence_case.flagged_orders.first()
+    url = f"/api/v1/cases/{evidence_case.pk}/orders/{order.pk}/exclude/"
+    other_case = make_case(blossom_shop, assignee=manager)
+    other_order = other_case.flagged_orders.first()
+
+    assert api().post(url, {"reason": "x"}).status_code == 401
+    assert api(alice).post(url, {"reason": "x"}).status_code == 403
+    assert api(charlie).post(url, {"reason": "x"}).status_code == 403
+    assert api(outsider_manager).post(url, {"reason": "x"}).status_code == 404
+    assert api(reviewer).post(url, {"reason": "x"}).status_code == 403
+    # An order of another case, through this case's path, is not found.
+    with pytest.raises(NotFound):
+        services.flagged_order_set_excluded(
+            case_id=evidence_case.pk, order_id=other_order.pk, actor=manager, excluded=True, reason="x"
+        )
+    with pytest.raises(NotAllowed):
+        services.flagged_order_set_excluded(
+            case_id=evidence_case.pk, order_id=order.pk, actor=reviewer, excluded=True, reason="x"
+        )
+
+
+# --- The order list and the case's evidence status -------------------------------------
+
+
+def test_order_list_shows_each_orders_evidence(api, evidence_case, manager, supervisor):
+    first = evidence_case.flagged_orders.first()
+    give(evidence_case, first, PHYSICAL[:2], supervisor)
+    evidence_item(evidence_case, order=first, kind="signed_delivery", uploaded_by=supervisor, review_state="pending")
+
+    response = api(manager).get(f"/api/v1/cases/{evidence_case.pk}/orders/")
+
+    row = next(r for r in response.data["results"] if r["id"] == first.pk)
+    assert row["evidence"]["complete"] is False
+    assert row["evidence"]["accepted_kinds"] == ["chat_log", "shipping_slip"]
+    assert row["evidence"]["pending_kinds"] == ["signed_delivery"]
+    assert row["evidence"]["missing_kinds"] == ["signed_delivery", "courier_tracking"]
+
+
+def test_order_list_filters_by_completeness_exclusion_and_missing_kind(api, evidence_case, manager, supervisor):
+    first, second, third = evidence_case.flagged_orders.all()
+    give(evidence_case, first, PHYSICAL, supervisor)
+    give(evidence_case, second, PHYSICAL[1:], supervisor)
+    services.flagged_order_set_excluded(
+        case_id=evidence_case.pk, order_id=third.pk, actor=manager, excluded=True, reason="Genuine."
+    )
+    url = f"/api/v1/cases/{evidence_case.pk}/orders/"
+
+    def ids(query):
+        response = api(manager).get(f"{url}?{query}")
+        assert response.status_code == 200, response.data
+        return [row["id"] for row in response.data["results"]]
+
+    assert ids("complete=true") == [first.pk]
+    assert ids("complete=false") == [second.pk]
+    assert ids("excluded=true") == [third.pk]
+    assert ids("missing_kind=chat_log") == [second.pk]
+    bad = api(manager).get(f"{url}?missing_kind=selfie")
+    assert bad.status_code == 400
+    assert "missing_kind" in bad.data["error"]["details"]["fields"]
+
+
+def test_chat_evidence_urgency_filter_and_case_deadline(api, make_case, blossom_shop, manager, supervisor):
+    now = timezone.now()
+    case = make_case(blossom_shop, orders=0, assignee=manager)
+    # Order times 74, 70, 40 and 80 days ago: deadlines in 1, 5 and 35 days, and one already past.
+    ages = {"A": 74, "B": 70, "C": 40, "D": 80}
+    services.flagged_orders_add(
+        case_id=case.pk,
+        actor=supervisor,
+        orders=[
+            {"platform_order_id": name, "order_time": now - dt.timedelta(days=days), "amount": "10.00"}
+            for name, days in ages.items()
+        ],
+    )
+    orders = {o.platform_order_id: o for o in case.flagged_orders.all()}
+    # B's chat log is secured (pending review is enough), so B is not urgent any more.
+    evidence_item(case, order=orders["B"], kind="chat_log", uploaded_by=supervisor, review_state="pending")
+    url = f"/api/v1/cases/{case.pk}/orders/?chat_evidence_due_within=10"
+
+    rows = api(manager).get(url).data["results"]
+    detail = api(manager).get(f"/api/v1/cases/{case.pk}/").data
+
+    assert [row["platform_order_id"] for row in rows] == ["A"]
+    chat = detail["evidence"]["chat_evidence"]
+    assert chat["orders_missing"] == 2
+    assert chat["orders_past_deadline"] == 1
+    assert parse_datetime(chat["next_deadline"]) == orders["A"].order_time + dt.timedelta(days=75)
+    with time_machine.travel(now + dt.timedelta(days=2)):
+        later = api(manager).get(url).data["results"]
+    # Two days later A's deadline has passed and C is still 33 days away.
+    assert later == []
+
+
+def test_case_detail_shows_the_evidence_summary(api, evidence_case, manager):
+    evidence = api(manager).get(f"/api/v1/cases/{evidence_case.pk}/").data["evidence"]
+
+    assert evidence["orders_total"] == 3
+    assert evidence["orders_incomplete"] == 3
+    assert evidence["missing_by_kind"]["chat_log"] == 3
