@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from agency.accounts.api import MeView, TokenView
 from agency.api.views import HealthView, PingView
 from agency.organisations.api import OrganisationViewSet, ShopViewSet
+from cases.api.rule_profiles import RuleProfileViewSet
 from cases.api.views import CaseViewSet
 from cases.portal.views import PortalCaseViewSet
 
@@ -16,6 +17,7 @@ router.include_root_view = False
 router.register("cases", CaseViewSet, basename="case")
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("shops", ShopViewSet, basename="shop")
+router.register("rule-profiles", RuleProfileViewSet, basename="rule-profile")
 
 portal_router = DefaultRouter(trailing_slash=True)
 portal_router.include_root_view = False

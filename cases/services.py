@@ -7,13 +7,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
-from agency.accounts.models import User
+from agency.accounts.models import Role, User
 from agency.errors import ConditionsUnmet, Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
 from agency.organisations.models import Shop
 from cases import transitions as case_transitions
@@ -239,8 +240,22 @@ def _validate_orders(case: Case, orders: Sequence[Mapping[str, Any]]) -> None:
         raise InvalidInput(details={"fields": {"orders": errors}})
 
 
-def _add_orders(*, case: Case, actor: User, orders: Sequence[Mapping[str, Any]]) -> list[FlaggedOrder]:
-    _validate_orders(case, orders)
+def _add_orders(
+    *,
+    case: Case,
+    actor: User,
+    orders: Sequence[Mapping[str, Any]],
+    kind: EventKind = EventKind.FLAGGED_ORDERS_ADDED,
+    event_values: Mapping[str, Any] | None = None,
+    validated: bool = False,
+) -> list[FlaggedOrder]:
+    """Write the orders, bump the case's order count and record one history event of ``kind``.
+
+    The file import (cases/importing.py) checks its rows itself, reporting by spreadsheet
+    row, and passes ``validated=True``; ``event_values`` add to the event's new value.
+    """
+    if not validated:
+        _validate_orders(case, orders)
     now = timezone.now()
     rows = [FlaggedOrder(case=case, created_at=now, **dict(order)) for order in orders]
     try:
@@ -253,8 +268,12 @@ def _add_orders(*, case: Case, actor: User, orders: Sequence[Mapping[str, Any]])
     record_case_event(
         case=case,
         actor=actor,
-        kind=EventKind.FLAGGED_ORDERS_ADDED,
-        new_value={"count": len(created), "order_ids": [order.platform_order_id for order in created[:20]]},
+        kind=kind,
+        new_value={
+            "count": len(created),
+            "order_ids": [order.platform_order_id for order in created[:20]],
+            **(event_values or {}),
+        },
     )
     return created
 
@@ -269,6 +288,21 @@ def flagged_orders_add(*, case_id: int, actor: User, orders: Sequence[Mapping[st
             _("Flagged orders can be added only in intake or assessment."), details={"state": case.state}
         )
     return _add_orders(case=case, actor=actor, orders=orders)
+
+
+@transaction.atomic
+def rule_profile_update(*, profile_id: int, actor: User, changes: Mapping[str, Any]) -> PlatformRuleProfile:
+    """Administrators correct a platform's rules when the platform changes them."""
+    _require_role(actor, (Role.ADMINISTRATOR,))
+    profile = PlatformRuleProfile.objects.select_for_update().get(pk=profile_id)
+    for name, value in changes.items():
+        setattr(profile, name, value)
+    try:
+        profile.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput(details={"fields": exc.message_dict}) from exc
+    profile.save()
+    return profile
 
 
 # An order may leave or rejoin the appeal while the appeal is being prepared, not while
