@@ -54,7 +54,8 @@ def case_list_figures(token: str, page_size: int) -> tuple[int, float]:
 def main() -> None:
     out = Path(sys.argv[1])
     django.setup()
-    from bench.seed import seed  # imports models, so only once Django is set up
+    from bench.imports import measure_import  # these import models, so only once Django is set up
+    from bench.seed import seed
 
     started = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
@@ -65,6 +66,8 @@ def main() -> None:
     measured = {page_size: case_list_figures(data.supervisor_token, page_size) for page_size in PAGE_SIZES}
     figures = [(f"case_list_queries_{size}", str(queries), "queries") for size, (queries, _ms) in measured.items()]
     figures += [(f"case_list_ms_{size}", f"{ms:.1f}", "ms") for size, (_queries, ms) in measured.items()]
+    import_figures, import_notes = measure_import(supervisor_token=data.supervisor_token, case_id=data.portal_case_id)
+    figures += import_figures
 
     result = {
         "vendor": connection.vendor,
@@ -73,6 +76,7 @@ def main() -> None:
             f"{data.events} case events; migrate {migrated - started:.1f} s, seed {seeded - migrated:.1f} s",
             f"case list: supervisor token, in-process test client, median of {TIMED_REQUESTS} requests "
             f"after {WARMUP_REQUESTS} warm-up requests",
+            *import_notes,
         ],
         "figures": figures,
         "portal_path": f"/api/v1/portal/cases/{data.portal_case_id}/",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -132,6 +133,52 @@ class FlaggedOrderInputSerializer(serializers.Serializer[dict[str, Any]]):
 
 class FlaggedOrderBulkSerializer(serializers.Serializer[dict[str, Any]]):
     orders = FlaggedOrderInputSerializer(many=True, allow_empty=False)
+
+
+# Documented as a reference to the GoodsTypeEnum that the order serializers produce: the
+# same choices under the field's own name would give the schema a second, redundant enum.
+@extend_schema_field({"allOf": [{"$ref": "#/components/schemas/GoodsTypeEnum"}], "default": GoodsType.PHYSICAL})
+class DefaultGoodsTypeField(serializers.ChoiceField):
+    pass
+
+
+class FlaggedOrderImportInputSerializer(serializers.Serializer[dict[str, Any]]):
+    """Multipart form of an import; the file's content is checked by cases.importing."""
+
+    # An empty file gets the importer's own message, the same as a file with no rows.
+    file = serializers.FileField(allow_empty_file=True, help_text="The platform's export: CSV (UTF-8 or GBK) or XLSX.")
+    mapping = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='JSON object: file column header → field name, or null to ignore the column. Example: {"单号": '
+        '"platform_order_id", "备注": null}. Overrides the headers the importer recognises by itself.',
+    )
+    default_goods_type = DefaultGoodsTypeField(choices=GoodsType.choices, default=GoodsType.PHYSICAL)
+    default_currency = serializers.RegexField(r"^[A-Z]{3}$", default="CNY")
+    dry_run = serializers.BooleanField(default=False, help_text="Check the file and answer 200 without importing.")
+
+    def validate_mapping(self, value: str) -> dict[str, str | None] | None:
+        if not value.strip():
+            return None
+        try:
+            mapping = json.loads(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(_("Not valid JSON.")) from exc
+        if not isinstance(mapping, dict) or not all(
+            isinstance(target, str | None) and isinstance(header, str) for header, target in mapping.items()
+        ):
+            raise serializers.ValidationError(_("Send a JSON object of file column to field name (or null)."))
+        return mapping
+
+
+class FlaggedOrderImportResultSerializer(serializers.Serializer[Any]):
+    imported = serializers.IntegerField(help_text="Orders imported, or in a dry run the orders that would be.")
+    dry_run = serializers.BooleanField()
+    columns = serializers.DictField(child=serializers.CharField(), help_text="File column → field it was read into.")
+    ignored_columns = serializers.ListField(child=serializers.CharField())
+    file_name = serializers.CharField()
+    sha256 = serializers.CharField()
 
 
 class CaseListSerializer(serializers.ModelSerializer[Case]):

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agency.api.permissions import IsAgencyStaff, current_user
-from agency.api.schema import CONFLICT_RESPONSES, TRANSITION_RESPONSES
-from cases import selectors, services
+from agency.api.schema import CONFLICT_RESPONSES, TRANSITION_RESPONSES, ErrorSerializer
+from cases import importing, selectors, services
 from cases.api import serializers as s
 from cases.api.filters import CaseFilter
 from cases.models import Case
@@ -177,6 +178,46 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
             orders=data.validated_data["orders"],
         )
         return Response(s.FlaggedOrderSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request={"multipart/form-data": s.FlaggedOrderImportInputSerializer},
+        responses={
+            201: s.FlaggedOrderImportResultSerializer,
+            200: OpenApiResponse(s.FlaggedOrderImportResultSerializer, description="Dry run: nothing was written."),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "Nothing imported. A bad file, mapping or missing required column: details.fields. "
+                    "Bad rows: details.rows lists {row, column, field, message} (row 1 is the header; "
+                    "at most 500 listed) and details.error_count counts them all."
+                ),
+            ),
+            **CONFLICT_RESPONSES,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="orders/import",
+        filter_backends=[],
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def orders_import(self, request: Request, pk: str) -> Response:
+        """Import the platform's export of flagged orders (CSV or XLSX): every row is valid and imported, or none."""
+        case = self._case()
+        data = s.FlaggedOrderImportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = importing.flagged_orders_import(
+            case_id=case.pk,
+            actor=current_user(request),
+            upload=data.validated_data["file"],
+            mapping=data.validated_data["mapping"],
+            default_goods_type=data.validated_data["default_goods_type"],
+            default_currency=data.validated_data["default_currency"],
+            dry_run=data.validated_data["dry_run"],
+        )
+        answer = status.HTTP_200_OK if result.dry_run else status.HTTP_201_CREATED
+        return Response(s.FlaggedOrderImportResultSerializer(result).data, status=answer)
 
     def _set_excluded(self, request: Request, pk: str, order_id: str, *, excluded: bool) -> Response:
         case = self._case()

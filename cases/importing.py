@@ -1,0 +1,751 @@
+"""Importing flagged orders from a platform's CSV or XLSX export: every row valid, or nothing written.
+
+This module reads and checks the file without touching the database, and holds the one
+service that writes the result (``flagged_orders_import``). It lives beside services.py
+rather than in it because the file handling is most of the code.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import PurePath
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.files.base import File
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from agency.accounts.models import User
+from agency.errors import InvalidInput, InvalidState
+from cases.models import EDITABLE_STATES, EventKind, FlaggedOrder, GoodsType
+from cases.permissions import CASE_EDITORS
+from cases.services import _add_orders, _require_role, _visible_case
+
+MAX_IMPORT_ROWS = 50_000
+# The same ceiling as an evidence upload; a 50,000-row export with the usual columns fits.
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# An XLSX file is a ZIP archive: refuse one whose contents would expand past this before
+# openpyxl reads it (openpyxl keeps the shared strings in memory, even in read-only mode).
+MAX_XLSX_EXPANDED_BYTES = 256 * 1024 * 1024
+MAX_LISTED_ROW_ERRORS = 500
+
+ORDER_FIELDS = (
+    "platform_order_id",
+    "order_time",
+    "amount",
+    "currency",
+    "buyer_handle",
+    "goods_type",
+    "courier",
+    "tracking_number",
+)
+REQUIRED_FIELDS = ("platform_order_id", "order_time", "amount")
+
+# Headers the platforms' exports use, per field, most specific first: when an export has
+# two columns that could be the amount (实付金额 and 订单金额, say), the earlier alias wins
+# and the other column is ignored. Compared after _normalise_header, so case, spaces,
+# underscores and a unit in brackets ("实付金额(元)") do not matter.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "platform_order_id": (
+        "订单号",
+        "订单编号",
+        "主订单编号",
+        "订单ID",
+        "平台订单号",
+        "order id",
+        "order no",
+        "order number",
+        "platform order id",
+    ),
+    "order_time": (
+        "下单时间",
+        "创建时间",
+        "订单创建时间",
+        "成交时间",
+        "order time",
+        "order date",
+        "order created",
+        "created at",
+        "create time",
+    ),
+    "amount": (
+        "实付金额",
+        "买家实际支付金额",
+        "实际支付金额",
+        "支付金额",
+        "订单金额",
+        "金额",
+        "amount",
+        "paid amount",
+        "order amount",
+        "total amount",
+    ),
+    "currency": ("币种", "货币", "currency"),
+    "buyer_handle": (
+        "买家",
+        "买家昵称",
+        "买家会员名",
+        "买家账号",
+        "买家旺旺",
+        "buyer",
+        "buyer handle",
+        "buyer nick",
+        "buyer nickname",
+        "buyer account",
+    ),
+    "goods_type": ("商品类型", "货物类型", "goods type", "product type"),
+    "courier": (
+        "物流公司",
+        "快递公司",
+        "承运商",
+        "courier",
+        "carrier",
+        "logistics company",
+        "express company",
+        "shipping company",
+    ),
+    "tracking_number": (
+        "物流单号",
+        "运单号",
+        "快递单号",
+        "物流编号",
+        "tracking number",
+        "tracking no",
+        "waybill",
+        "waybill number",
+        "waybill no",
+    ),
+}
+GOODS_TYPE_WORDS = {
+    "实物": GoodsType.PHYSICAL,
+    "实物商品": GoodsType.PHYSICAL,
+    "实体": GoodsType.PHYSICAL,
+    "physical": GoodsType.PHYSICAL,
+    "虚拟": GoodsType.VIRTUAL,
+    "虚拟商品": GoodsType.VIRTUAL,
+    "虚拟物品": GoodsType.VIRTUAL,
+    "virtual": GoodsType.VIRTUAL,
+    "digital": GoodsType.VIRTUAL,
+}
+CURRENCY_WORDS = {"人民币": "CNY", "RMB": "CNY", "元": "CNY", "¥": "CNY"}
+
+_BRACKETED = re.compile(r"[(\[【].*?[)\]】]")
+_HEADER_NOISE = re.compile(r"[\s_\-.:/]+")
+_AMOUNT_NOISE = re.compile(r"[\s,¥$元]|CNY|RMB", re.IGNORECASE)
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+# 2026-03-01 12:30:00, 2026/3/1 12:30, 2026.03.01, 2026年3月1日 12:30, ISO 8601 with a T
+# and an offset. Applied after NFKC, which turns full-width digits and colons into ASCII.
+_DATETIME = re.compile(
+    r"(?P<year>\d{4})[-/.年](?P<month>\d{1,2})[-/.月](?P<day>\d{1,2})日?"
+    r"(?:[T\s]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6})\d*)?)?)?"
+    r"\s*(?P<offset>Z|[+-]\d{2}:?\d{2})?"
+)
+# The first bytes of a ZIP archive (XLSX) and of an OLE compound file (old .xls, or an
+# encrypted workbook).
+_ZIP_SIGNATURE = b"PK\x03\x04"
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Integers a float holds exactly; a longer number in a spreadsheet has lost digits.
+_EXACT_FLOAT_INTEGER = 2**53
+
+
+def _normalise_header(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).strip().lstrip("\ufeff").casefold()
+    return _HEADER_NOISE.sub("", _BRACKETED.sub("", text))
+
+
+_ALIAS_INDEX: dict[str, tuple[str, int]] = {
+    _normalise_header(alias): (name, rank)
+    for name, aliases in HEADER_ALIASES.items()
+    for rank, alias in enumerate(aliases)
+}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import wrote, or in a dry run would write."""
+
+    imported: int
+    columns: dict[str, str]
+    ignored_columns: list[str]
+    dry_run: bool
+    file_name: str
+    sha256: str
+
+
+@dataclass
+class RowErrors:
+    """Problems found in rows, in row order; all are counted, the first few hundred listed."""
+
+    listed: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, row: int, column: str, name: str, message: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_LISTED_ROW_ERRORS:
+            self.listed.append({"row": row, "column": column, "field": name, "message": message})
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Which file column feeds which field, and which columns are left out."""
+
+    indexes: dict[str, int]  # field -> position in the row
+    headers: dict[str, str]  # field -> the column's header, as written in the file
+    ignored: list[str]
+
+    @property
+    def columns(self) -> dict[str, str]:
+        return {header: name for name, header in self.headers.items()}
+
+
+@dataclass
+class OrderFile:
+    """A read and checked file: the orders, the spreadsheet row of each, and the problems found."""
+
+    file_name: str
+    sha256: str
+    plan: ColumnPlan
+    orders: list[dict[str, Any]]
+    rows: list[int]
+    errors: RowErrors
+
+
+class _CellError(ValueError):
+    """One cell's value cannot be used; the message says why, for the person who made the file."""
+
+
+def _file_error(message: str) -> InvalidInput:
+    return InvalidInput(message, details={"fields": {"file": [message]}})
+
+
+# --- Reading the bytes ---------------------------------------------------------------------
+
+
+def _read_upload(upload: File[Any]) -> tuple[bytes, str]:
+    """The whole file (at most MAX_IMPORT_BYTES) and its SHA-256, hashed while reading."""
+    digest = hashlib.sha256()
+    chunks = []
+    size = 0
+    for chunk in upload.chunks():
+        size += len(chunk)
+        if size > MAX_IMPORT_BYTES:
+            raise _file_error(
+                _("The file is larger than %(mb)d MB; split it into smaller files.") % {"mb": MAX_IMPORT_BYTES >> 20}
+            )
+        digest.update(chunk)
+        chunks.append(chunk)
+    return b"".join(chunks), digest.hexdigest()
+
+
+def _decode_text(data: bytes) -> str:
+    """UTF-8 (with or without a BOM) or UTF-16 with a BOM; else GB18030, a superset of GBK.
+
+    Exports saved by Excel on a Chinese Windows are GBK without any marker, so a file
+    that is not valid UTF-8 is read as GB18030 before giving up.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        encodings: tuple[str, ...] = ("utf-8-sig",)
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ("utf-16",)
+    else:
+        encodings = ("utf-8", "gb18030")
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text:
+            return text.removeprefix("\ufeff")
+    raise _file_error(_("The file is neither an XLSX workbook nor a CSV file in UTF-8 or GBK."))
+
+
+def _csv_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
+    text = _decode_text(data)
+    first_line = text.split("\n", 1)[0]
+    # Exports are comma-separated, but "Unicode text" from Excel uses tabs and some locales semicolons.
+    delimiter = max(",\t;", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        yield from enumerate(reader, start=1)
+    except csv.Error as exc:
+        raise _file_error(
+            _("The CSV file cannot be read after row %(row)d: %(reason)s") % {"row": reader.line_num, "reason": exc}
+        ) from exc
+
+
+def _xlsx_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
+    unreadable = _file_error(_("The XLSX file cannot be read; open it in a spreadsheet and save it again."))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise unreadable from exc
+    if expanded > MAX_XLSX_EXPANDED_BYTES:
+        raise _file_error(_("The XLSX file is too large once unpacked; export fewer rows per file."))
+
+    # Only imports of workbooks pay for loading openpyxl (which ships no type hints).
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    # A workbook is a third-party format with many ways to be broken; whatever the reader
+    # raises on a damaged file, the user's answer is the same: save it again.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # styles and extensions openpyxl skips
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:
+        raise unreadable from exc
+    try:
+        if not workbook.worksheets:
+            raise unreadable
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        while True:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    cells = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise unreadable from exc
+            yield cells
+    finally:
+        workbook.close()
+
+
+def _numbered_xlsx_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
+    # openpyxl yields an empty row for each row missing from the sheet, so counting keeps
+    # the spreadsheet's own row numbers.
+    yield from enumerate(_xlsx_rows(data), start=1)
+
+
+def _file_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
+    """(spreadsheet row number, cells) for each row of the file's first sheet."""
+    if not data.strip():
+        raise _file_error(_("The file is empty."))
+    if data.startswith(_ZIP_SIGNATURE):
+        return _numbered_xlsx_rows(data)
+    if data.startswith(_OLE_SIGNATURE):
+        raise _file_error(_("Old .xls workbooks and protected workbooks cannot be read; save the file as XLSX or CSV."))
+    return _csv_rows(data)
+
+
+def _is_blank(cells: Sequence[Any]) -> bool:
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+
+
+# --- Columns -------------------------------------------------------------------------------
+
+
+def _check_mapping(mapping: Mapping[str, str | None], headers: Sequence[str]) -> dict[int, str | None]:
+    """The user's mapping as column position -> field (None: ignore the column)."""
+    problems = []
+    by_header: dict[str, int] = {}
+    by_normalised: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        if header:
+            by_header.setdefault(header, index)
+            by_normalised.setdefault(_normalise_header(header), index)
+    chosen: dict[int, str | None] = {}
+    fields_taken: dict[str, str] = {}
+    for header, name in mapping.items():
+        target = name or None
+        if target is not None and target not in ORDER_FIELDS:
+            problems.append(
+                _("“%(header)s”: “%(field)s” is not a field; use one of %(fields)s.")
+                % {"header": header, "field": target, "fields": ", ".join(ORDER_FIELDS)}
+            )
+            continue
+        position = by_header.get(header.strip(), by_normalised.get(_normalise_header(header)))
+        if position is None:
+            problems.append(_("The file has no column “%(header)s”.") % {"header": header})
+            continue
+        if target is not None and target in fields_taken:
+            problems.append(
+                _("“%(header)s” and “%(other)s” are both mapped to %(field)s.")
+                % {"header": header, "other": fields_taken[target], "field": target}
+            )
+            continue
+        if target is not None:
+            fields_taken[target] = header
+        chosen[position] = target
+    if problems:
+        raise InvalidInput(details={"fields": {"mapping": problems}})
+    return chosen
+
+
+def _plan_columns(headers: Sequence[str], mapping: Mapping[str, str | None]) -> ColumnPlan:
+    """The user's mapping first; every other column by its header's known aliases."""
+    chosen = _check_mapping(mapping, headers)
+    indexes = {name: index for index, name in chosen.items() if name is not None}
+    guesses: dict[str, tuple[int, int]] = {}  # field -> (alias rank, column position)
+    for index, header in enumerate(headers):
+        if index in chosen or not header:
+            continue
+        known = _ALIAS_INDEX.get(_normalise_header(header))
+        if known is None or known[0] in indexes:
+            continue
+        name, rank = known
+        if name not in guesses or rank < guesses[name][0]:
+            guesses[name] = (rank, index)
+    indexes.update({name: index for name, (_rank, index) in guesses.items()})
+    used = set(indexes.values())
+    plan = ColumnPlan(
+        indexes={name: indexes[name] for name in ORDER_FIELDS if name in indexes},
+        headers={name: headers[indexes[name]] for name in ORDER_FIELDS if name in indexes},
+        ignored=[header for index, header in enumerate(headers) if header and index not in used],
+    )
+    missing = [name for name in REQUIRED_FIELDS if name not in plan.indexes]
+    if missing:
+        message = _("No column found for %(fields)s; rename the column or send a mapping.") % {
+            "fields": ", ".join(missing)
+        }
+        raise InvalidInput(
+            message,
+            details={
+                "fields": {"file": [message]},
+                "missing_fields": {name: list(HEADER_ALIASES[name]) for name in missing},
+                "columns": plan.columns,
+                "ignored_columns": plan.ignored,
+            },
+        )
+    return plan
+
+
+def _header_text(cell: Any) -> str:
+    return "" if cell is None else str(cell).strip().lstrip("\ufeff").strip()
+
+
+# --- Cells ---------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """A cell as text, undoing the tricks exports use to keep long numbers intact."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if not value.is_integer():
+            return repr(value)
+        if abs(value) >= _EXACT_FLOAT_INTEGER:
+            raise _CellError(_("This long number was stored as a number and lost digits; format the column as text."))
+        return str(int(value))
+    text = str(value).strip()
+    # Platform CSVs write ="3912..." (or put a tab or an apostrophe first) so that a
+    # spreadsheet does not turn a 19-digit order number into 3.91E+18.
+    if text.startswith('="') and text.endswith('"'):
+        return text[2:-1].strip()
+    if text.startswith("'") and text[1:].isalnum():
+        return text[1:]
+    return text
+
+
+def _limited_text(value: Any, max_length: int, *, required: bool = False) -> str:
+    text = _text(value)
+    if required and not text:
+        raise _CellError(_("Required."))
+    if len(text) > max_length:
+        raise _CellError(_("Longer than %(n)d characters.") % {"n": max_length})
+    return text
+
+
+def _order_time(value: Any, zone: dt.tzinfo) -> dt.datetime:
+    """A point in time; times without an offset are in the agency's time zone.
+
+    A date alone is taken as the start of that day: the earliest the order can have
+    been placed, so the chat-evidence deadline counted from it is never too late.
+    """
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(), tzinfo=zone)
+    if isinstance(value, int | float | Decimal | dt.time):
+        raise _CellError(_("Not a date and time; format the column as date and time."))
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if not text:
+        raise _CellError(_("Required."))
+    match = _DATETIME.fullmatch(text)
+    if match is None:
+        raise _CellError(
+            _("“%(value)s” is not a date and time; write it like 2026-03-01 12:30:00.") % {"value": text[:40]}
+        )
+    parts = match.groupdict()
+    offset = parts["offset"]
+    tzinfo: dt.tzinfo = zone
+    if offset == "Z":
+        tzinfo = dt.UTC
+    elif offset:
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        tzinfo = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        return dt.datetime(
+            int(parts["year"]),
+            int(parts["month"]),
+            int(parts["day"]),
+            int(parts["hour"] or 0),
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+            int((parts["fraction"] or "0").ljust(6, "0")),
+            tzinfo=tzinfo,
+        )
+    except ValueError as exc:
+        raise _CellError(_("“%(value)s” is not a real date or time.") % {"value": text[:40]}) from exc
+
+
+_CENT = Decimal("0.01")
+_AMOUNT_CEILING = Decimal("1e10")  # FlaggedOrder.amount: 12 digits, 2 of them decimals
+
+
+def _amount(value: Any) -> Decimal:
+    """A non-negative amount with at most two decimal places; currency signs and commas are dropped."""
+    if isinstance(value, bool):
+        raise _CellError(_("Not an amount."))
+    if isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, int | Decimal):
+        text = str(value)
+    else:
+        text = _AMOUNT_NOISE.sub("", unicodedata.normalize("NFKC", _text(value)))
+        if not text:
+            raise _CellError(_("Required."))
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise _CellError(_("“%(value)s” is not an amount.") % {"value": str(value)[:40]}) from exc
+    if not amount.is_finite():
+        raise _CellError(_("“%(value)s” is not an amount.") % {"value": str(value)[:40]})
+    if amount < 0:
+        raise _CellError(_("An amount cannot be negative."))
+    if amount >= _AMOUNT_CEILING:
+        raise _CellError(_("The amount is too large."))
+    if amount != amount.quantize(_CENT):
+        raise _CellError(_("An amount has at most two decimal places."))
+    return amount.quantize(_CENT).copy_abs()
+
+
+def _currency(value: Any, default: str) -> str:
+    text = unicodedata.normalize("NFKC", _text(value)).upper()
+    if not text:
+        return default
+    text = CURRENCY_WORDS.get(text, text)
+    if not _CURRENCY_CODE.fullmatch(text):
+        raise _CellError(_("“%(value)s” is not a currency code such as CNY.") % {"value": text[:40]})
+    return text
+
+
+def _goods_type(value: Any, default: str) -> str:
+    text = unicodedata.normalize("NFKC", _text(value)).casefold()
+    if not text:
+        return default
+    goods_type = GOODS_TYPE_WORDS.get(text)
+    if goods_type is None:
+        message = _("“%(value)s” is not a goods type; use 实物/physical or 虚拟/virtual.")
+        raise _CellError(message % {"value": text[:40]})
+    return goods_type.value
+
+
+# --- Reading the file ----------------------------------------------------------------------
+
+
+def read_order_file(
+    *,
+    upload: File[Any],
+    mapping: Mapping[str, str | None] | None = None,
+    default_goods_type: str = GoodsType.PHYSICAL,
+    default_currency: str = "CNY",
+) -> OrderFile:
+    """Read every row and check every cell, without touching the database.
+
+    Problems with the file as a whole (empty, unreadable, too large, required columns
+    missing, a bad mapping) raise InvalidInput at once. Problems with rows, duplicates
+    within the file included, are collected in ``errors`` so that the caller can add the
+    duplicates against the case's orders and answer with all of them together.
+    """
+    if default_goods_type not in GoodsType.values:
+        raise InvalidInput(details={"fields": {"default_goods_type": [_("Not a goods type.")]}})
+    if not _CURRENCY_CODE.fullmatch(default_currency):
+        raise InvalidInput(details={"fields": {"default_currency": [_("Not a currency code such as CNY.")]}})
+    data, sha256 = _read_upload(upload)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    lengths = {name: getattr(FlaggedOrder._meta.get_field(name), "max_length", None) or 0 for name in ORDER_FIELDS}
+    with closing(_file_rows(data)) as numbered_rows:
+        header_cells = next((cells for _number, cells in numbered_rows if not _is_blank(cells)), None)
+        if header_cells is None:
+            raise _file_error(_("The file is empty."))
+        plan = _plan_columns([_header_text(cell) for cell in header_cells], mapping or {})
+        orders, rows, errors = _read_rows(numbered_rows, plan, zone, lengths, default_goods_type, default_currency)
+    if not orders and not errors.count:
+        raise _file_error(_("The file has a header row but no orders."))
+    return OrderFile(
+        file_name=PurePath(upload.name or "").name[:255],
+        sha256=sha256,
+        plan=plan,
+        orders=orders,
+        rows=rows,
+        errors=errors,
+    )
+
+
+def _read_rows(
+    numbered_rows: Iterator[tuple[int, Sequence[Any]]],
+    plan: ColumnPlan,
+    zone: dt.tzinfo,
+    lengths: Mapping[str, int],
+    default_goods_type: str,
+    default_currency: str,
+) -> tuple[list[dict[str, Any]], list[int], RowErrors]:
+    parsers: dict[str, Callable[[Any], Any]] = {
+        "platform_order_id": lambda v: _limited_text(v, lengths["platform_order_id"], required=True),
+        "order_time": lambda v: _order_time(v, zone),
+        "amount": _amount,
+        "currency": lambda v: _currency(v, default_currency),
+        "buyer_handle": lambda v: _limited_text(v, lengths["buyer_handle"]),
+        "goods_type": lambda v: _goods_type(v, default_goods_type),
+        "courier": lambda v: _limited_text(v, lengths["courier"]),
+        "tracking_number": lambda v: _limited_text(v, lengths["tracking_number"]),
+    }
+    defaults = {
+        "currency": default_currency,
+        "buyer_handle": "",
+        "goods_type": default_goods_type,
+        "courier": "",
+        "tracking_number": "",
+    }
+    columns = [(name, index, plan.headers[name], parsers[name]) for name, index in plan.indexes.items()]
+    id_header = plan.headers["platform_order_id"]
+    orders: list[dict[str, Any]] = []
+    rows: list[int] = []
+    errors = RowErrors()
+    first_row_of: dict[str, int] = {}
+    data_rows = 0
+    for number, cells in numbered_rows:
+        if _is_blank(cells):
+            continue
+        data_rows += 1
+        if data_rows > MAX_IMPORT_ROWS:
+            raise _file_error(
+                _("The file has more than %(n)d orders; split it into smaller files.") % {"n": MAX_IMPORT_ROWS}
+            )
+        order: dict[str, Any] = dict(defaults)
+        valid = True
+        for name, index, header, parse in columns:
+            try:
+                order[name] = parse(cells[index] if index < len(cells) else None)
+            except _CellError as exc:
+                errors.add(number, header, name, str(exc))
+                valid = False
+        order_id = order.get("platform_order_id")
+        if order_id is not None:
+            earlier = first_row_of.setdefault(order_id, number)
+            if earlier != number:
+                errors.add(
+                    number,
+                    id_header,
+                    "platform_order_id",
+                    _("Order %(id)s is already in row %(row)d.") % {"id": order_id, "row": earlier},
+                )
+                valid = False
+        if valid:
+            orders.append(order)
+            rows.append(number)
+    return orders, rows, errors
+
+
+# --- The service ---------------------------------------------------------------------------
+
+
+def _refuse_rows(order_file: OrderFile, already_on_case: RowErrors) -> InvalidInput:
+    listed = sorted(order_file.errors.listed + already_on_case.listed, key=lambda error: error["row"])
+    count = order_file.errors.count + already_on_case.count
+    return InvalidInput(
+        _("Problems found in the file: %(count)d. Nothing was imported.") % {"count": count},
+        details={
+            "rows": listed[:MAX_LISTED_ROW_ERRORS],
+            "error_count": count,
+            "columns": order_file.plan.columns,
+            "ignored_columns": order_file.plan.ignored,
+        },
+    )
+
+
+def _check_editable(state: str) -> None:
+    if state not in EDITABLE_STATES:
+        raise InvalidState(_("Flagged orders can be added only in intake or assessment."), details={"state": state})
+
+
+def flagged_orders_import(
+    *,
+    case_id: int,
+    actor: User,
+    upload: File[Any],
+    mapping: Mapping[str, str | None] | None = None,
+    default_goods_type: str = GoodsType.PHYSICAL,
+    default_currency: str = "CNY",
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import a platform's export of flagged orders: every row is checked first, then all are written, or none.
+
+    1. Check the role, that the case is visible (404) and still being set up (409), before
+       reading the file, so nobody learns about a case through answers about a file.
+    2. Read and check every row outside the transaction; reading 50,000 rows should not
+       hold the case's row lock.
+    3. In one transaction: lock the case, check its state again, report duplicates of the
+       orders already on it together with the file's own problems (400, nothing written),
+       then bulk-create the orders, bump the case's order count and write one history event
+       with the file's name and SHA-256. A dry run stops before writing.
+    """
+    _require_role(actor, CASE_EDITORS)
+    _check_editable(_visible_case(actor, case_id).state)
+    order_file = read_order_file(
+        upload=upload, mapping=mapping, default_goods_type=default_goods_type, default_currency=default_currency
+    )
+    with transaction.atomic():
+        case = _visible_case(actor, case_id, for_update=not dry_run)
+        _check_editable(case.state)
+        # All the case's order ids in one query: an IN list of 50,000 ids would pass
+        # SQLite's limit on query parameters.
+        existing = set(
+            FlaggedOrder.objects.filter(case_id=case.pk).order_by().values_list("platform_order_id", flat=True)
+        )
+        already_on_case = RowErrors()
+        id_header = order_file.plan.headers["platform_order_id"]
+        for order, row in zip(order_file.orders, order_file.rows, strict=True):
+            if order["platform_order_id"] in existing:
+                already_on_case.add(
+                    row,
+                    id_header,
+                    "platform_order_id",
+                    _("Order %(id)s is already on the case.") % {"id": order["platform_order_id"]},
+                )
+        if order_file.errors.count or already_on_case.count:
+            raise _refuse_rows(order_file, already_on_case)
+        if not dry_run:
+            _add_orders(
+                case=case,
+                actor=actor,
+                orders=order_file.orders,
+                kind=EventKind.FLAGGED_ORDERS_IMPORTED,
+                event_values={"file_name": order_file.file_name, "sha256": order_file.sha256},
+                validated=True,
+            )
+    return ImportResult(
+        imported=len(order_file.orders),
+        columns=order_file.plan.columns,
+        ignored_columns=order_file.plan.ignored,
+        dry_run=dry_run,
+        file_name=order_file.file_name,
+        sha256=order_file.sha256,
+    )
