@@ -18,4 +18,6 @@ RUN SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput \
 
 USER agency
 EXPOSE 8000
-CMD ["gunicorn", "agency.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gthread workers: a long download (an appeal dossier, an evidence file) runs in a thread
+# while the worker keeps answering the arbiter, so it is not killed by the 30 s timeout.
+CMD ["gunicorn", "agency.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]

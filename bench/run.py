@@ -6,6 +6,8 @@ For each database (SQLite always, then PostgreSQL as well when DATABASE_URL is s
    about 1,000 cases and measures the staff case list in-process (queries and time);
 2. gunicorn with 2 sync workers serves that database on 127.0.0.1, and bench.load measures
    requests per second of the portal case detail and of the trivial ping endpoint.
+3. bench.dossier adds a 200-order case with 800 files of 1 MB and times its dossier from a
+   single-worker gunicorn, with that worker's peak memory growth.
 
 The developer's own database is never touched: SQLite uses a file in a temporary folder;
 PostgreSQL uses a separate database named ``<name>_bench`` on the same server, created
@@ -28,6 +30,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from bench.dossier import measure_dossier
 from bench.load import run_load
 from bench.server import gunicorn, log_tail
 
@@ -138,6 +141,12 @@ def measure(label: str, env: dict[str, str], work: Path) -> None:
         trivial = load_endpoint("trivial", port, PING_PATH, {"Accept": "application/json"}, log_path)
         emit("trivial_rps", f"{trivial:.1f}", "req/s")
     emit("portal_detail_vs_trivial", f"{portal / trivial:.2f}", "ratio")
+
+    dossier = measure_dossier(env, work)
+    for text in dossier.notes:
+        note(text)
+    for name, value, unit in dossier.figures:
+        emit(name, value, unit)
 
 
 def main() -> int:

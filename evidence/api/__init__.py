@@ -1,0 +1,1 @@
+"""Staff evidence API: thin views and serializers over evidence.services and evidence.selectors."""

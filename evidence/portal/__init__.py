@@ -1,0 +1,1 @@
+"""Client portal evidence API: uploads, downloads and removal of the client's own evidence."""
