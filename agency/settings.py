@@ -252,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStateEnum": "cases.models.CaseState",
         "EvidenceKindEnum": "evidence.kinds.EvidenceKind",
+        "EventKindEnum": "cases.models.EventKind",
     },
 }
 

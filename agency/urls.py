@@ -1,7 +1,7 @@
 """URL map: admin, the OpenAPI schema and docs, and the versioned API."""
 
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -11,6 +11,30 @@ from agency.organisations.api import OrganisationViewSet, ShopViewSet
 from cases.api.rule_profiles import RuleProfileViewSet
 from cases.api.views import CaseViewSet
 from cases.portal.views import PortalCaseViewSet
+from evidence.api.dossier import CaseDossierView
+from evidence.api.views import CaseEvidenceViewSet, EvidenceViewSet
+from evidence.portal.views import PortalCaseEvidenceViewSet, PortalEvidenceViewSet
+from evidence.requests_api.views import (
+    CaseEvidenceRequestsView,
+    EvidenceRequestCancelView,
+    PortalCaseEvidenceRequestsView,
+    PortalEvidenceRequestView,
+)
+
+
+class IdConverter:
+    """Positive bigint ids only: a longer number is a 404 here, not an overflow in the database."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -18,17 +42,32 @@ router.register("cases", CaseViewSet, basename="case")
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("shops", ShopViewSet, basename="shop")
 router.register("rule-profiles", RuleProfileViewSet, basename="rule-profile")
+router.register(r"cases/(?P<id>[0-9]{1,18})/evidence", CaseEvidenceViewSet, basename="case-evidence")
+router.register("evidence", EvidenceViewSet, basename="evidence")
 
 portal_router = DefaultRouter(trailing_slash=True)
 portal_router.include_root_view = False
 portal_router.register("cases", PortalCaseViewSet, basename="portal-case")
+portal_router.register(
+    r"cases/(?P<id>[0-9]{1,18})/evidence", PortalCaseEvidenceViewSet, basename="portal-case-evidence"
+)
+portal_router.register("evidence", PortalEvidenceViewSet, basename="portal-evidence")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("auth/me/", MeView.as_view(), name="auth-me"),
     path("ping/", PingView.as_view(), name="ping"),
     path("health/", HealthView.as_view(), name="health"),
+    path(
+        "portal/cases/<id:case_id>/evidence-requests/",
+        PortalCaseEvidenceRequestsView.as_view(),
+        name="portal-case-evidence-requests",
+    ),
+    path("portal/evidence-requests/<id:pk>/", PortalEvidenceRequestView.as_view(), name="portal-evidence-request"),
     path("portal/", include(portal_router.urls)),
+    path("cases/<id:case_id>/evidence-requests/", CaseEvidenceRequestsView.as_view(), name="case-evidence-requests"),
+    path("evidence-requests/<id:pk>/cancel/", EvidenceRequestCancelView.as_view(), name="evidence-request-cancel"),
+    path("cases/<id:pk>/dossier/", CaseDossierView.as_view(), name="case-dossier"),
     path("", include(router.urls)),
 ]
 

@@ -10,8 +10,22 @@ from cases.models import Case, CaseEvent, EventKind
 # Kinds a client sees in the portal timeline. Assignment and detail corrections are the
 # agency's internal bookkeeping; creation, order counts and state changes are the client's
 # business.
+# Evidence arriving, its review (with the reason a rejected item cannot be used, so the
+# client can fix it) and requests to the client are theirs too; exclusions, removals and
+# superseding are the agency's working steps.
 CLIENT_VISIBLE_KINDS = frozenset(
-    {EventKind.CREATED, EventKind.STATE_CHANGED, EventKind.FLAGGED_ORDERS_ADDED, EventKind.ASSIGNED}
+    {
+        EventKind.CREATED,
+        EventKind.STATE_CHANGED,
+        EventKind.FLAGGED_ORDERS_ADDED,
+        EventKind.FLAGGED_ORDERS_IMPORTED,
+        EventKind.ASSIGNED,
+        EventKind.EVIDENCE_UPLOADED,
+        EventKind.EVIDENCE_REVIEWED,
+        EventKind.EVIDENCE_REQUESTED,
+        EventKind.EVIDENCE_REQUEST_FULFILLED,
+        EventKind.EVIDENCE_REQUEST_CANCELLED,
+    }
 )
 
 

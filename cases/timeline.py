@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from cases.models import CaseEvent, CaseState, EventKind, Outcome
+from evidence.kinds import EvidenceKind
 
 
 def _state_sentence(event: CaseEvent) -> str:
@@ -37,11 +42,49 @@ def _state_sentence(event: CaseEvent) -> str:
     return _("The case moved to a new stage.")
 
 
+EVIDENCE_KINDS = (
+    EventKind.EVIDENCE_UPLOADED,
+    EventKind.EVIDENCE_REVIEWED,
+    EventKind.EVIDENCE_REQUESTED,
+    EventKind.EVIDENCE_REQUEST_FULFILLED,
+    EventKind.EVIDENCE_REQUEST_CANCELLED,
+)
+
+
+def _kind_label(value: dict[str, Any]) -> str:
+    kind = value.get("kind")
+    return str(EvidenceKind(kind).label) if kind in EvidenceKind.values else _("evidence")
+
+
+def _evidence_sentence(event: CaseEvent) -> str:
+    new = event.new_value or {}
+    if event.kind == EventKind.EVIDENCE_UPLOADED:
+        return _("Evidence received: %(kind)s.") % {"kind": _kind_label(new)}
+    if event.kind == EventKind.EVIDENCE_REVIEWED:
+        if new.get("review_state") == "accepted":
+            return _("Evidence accepted: %(kind)s.") % {"kind": _kind_label(new)}
+        return _("Evidence that cannot be used: %(kind)s. Reason: %(reason)s") % {
+            "kind": _kind_label(new),
+            "reason": event.reason,
+        }
+    if event.kind == EventKind.EVIDENCE_REQUESTED:
+        if new.get("reopened"):
+            return _("A request for evidence is open again: an item you sent cannot be used.")
+        due = parse_datetime(str(new.get("due_at", "")))
+        return _("We need evidence from you: %(count)s item(s), by %(due)s.") % {
+            "count": new.get("items", "?"),
+            "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M") if due else "?",
+        }
+    if event.kind == EventKind.EVIDENCE_REQUEST_FULFILLED:
+        return _("Thank you: everything we asked for has arrived.")
+    return _("We no longer need the evidence we asked for.")
+
+
 def describe(event: CaseEvent) -> str:
     """One sentence a merchant understands, with no internal names or notes."""
     if event.kind == EventKind.CREATED:
         return _("Your case %(reference)s was opened.") % {"reference": (event.new_value or {}).get("reference", "")}
-    if event.kind == EventKind.FLAGGED_ORDERS_ADDED:
+    if event.kind in (EventKind.FLAGGED_ORDERS_ADDED, EventKind.FLAGGED_ORDERS_IMPORTED):
         return _("Flagged orders recorded on your case: %(count)s.") % {
             "count": (event.new_value or {}).get("count", 0)
         }
@@ -51,4 +94,6 @@ def describe(event: CaseEvent) -> str:
         return _("A case manager is now looking after your case.")
     if event.kind == EventKind.STATE_CHANGED:
         return _state_sentence(event)
+    if event.kind in EVIDENCE_KINDS:
+        return _evidence_sentence(event)
     return _("Your case was updated.")

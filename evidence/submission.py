@@ -24,7 +24,7 @@ def appeal_attempt_record(*, case: Case, actor: User) -> AppealAttempt:
     """
     items = list(
         EvidenceItem.objects.active()
-        .select_for_update()
+        .select_for_update(of=("self",))
         .filter(case_id=case.pk, review_state=ReviewState.ACCEPTED)
         .filter(Q(order__isnull=True) | Q(order__excluded_at__isnull=True))
         .order_by("order_id", "kind", "id")

@@ -13,7 +13,9 @@ from tests.conftest import requires_postgres
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after each transactional test would otherwise take the
+# rule profiles the data migrations seed with it.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize(
     ("first", "second"),
     [
