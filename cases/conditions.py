@@ -41,12 +41,11 @@ def condition(
 
 
 def explain_evidence_gaps(case: Case) -> dict[str, Any]:
-    """How many orders lack which kinds, in words and as data."""
-    gaps = evidence_gaps(case)
-    if gaps == [{"kind": "orders", "orders": 0}]:
-        return {"message": str(_("Every flagged order is excluded: there is nothing to appeal.")), "details": {}}
+    """How many orders lack which kinds, in words and as data (one summary, not one per kind)."""
     summary = evidence_summary(case)
-    kinds = ", ".join(f"{EvidenceKind(gap['kind']).label} ({gap['orders']})" for gap in gaps)
+    if summary.orders_in_appeal == 0:
+        return {"message": str(_("Every flagged order is excluded: there is nothing to appeal.")), "details": {}}
+    kinds = ", ".join(f"{EvidenceKind(kind).label} ({count})" for kind, count in summary.missing_by_kind.items())
     message = _("Orders still without accepted evidence: %(count)d. Missing, with the number of orders: %(kinds)s.")
     return {
         "message": message % {"count": summary.orders_incomplete, "kinds": kinds},
