@@ -113,7 +113,13 @@ else:
             "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "agency.sqlite3")),
             # Several processes (web, worker, beat) share the file: wait for locks rather
             # than failing at once, and take the write lock at the start of a transaction.
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Write-ahead logging lets readers go on while one process writes, and commits
+            # cost one fsync of the log instead of several of the database file.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
             # Opening a SQLite connection registers Django's SQL functions each time;
             # keeping it for a minute spares every request that cost, as on PostgreSQL.
             "CONN_MAX_AGE": 60,
@@ -253,6 +259,14 @@ SPECTACULAR_SETTINGS = {
         "CaseStateEnum": "cases.models.CaseState",
         "EvidenceKindEnum": "evidence.kinds.EvidenceKind",
         "EventKindEnum": "cases.models.EventKind",
+        "DeadlineKindEnum": "workflows.models.DeadlineKind",
+        "DeadlineStatusEnum": "workflows.models.DeadlineStatus",
+        "WaitSourceEnum": "workflows.models.WaitSource",
+        # These keep the names they had before deadlines brought a second "status" and "source".
+        "StatusEnum": "evidence.models.RequestStatus",
+        "SourceEnum": "evidence.models.UploadSource",
+        # The appeal window and the follow-up silence (profile and cadence) share these units.
+        "WindowUnitEnum": "cases.models.WindowUnit",
     },
 }
 
@@ -276,6 +290,32 @@ EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
 # while they stream in, before they fill a disk.
 EVIDENCE_MAX_UPLOAD_BYTES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 
+# --- Working calendar, deadlines and notifications ----------------------------------------
+# Deadlines are computed in the agency's business time zone, on its working hours and
+# weekdays (ISO numbers, Monday = 1). Public holidays and make-up working days are data
+# (workflows.CalendarDay), seeded from chinese-calendar and edited by administrators.
+BUSINESS_TIME_ZONE = os.environ.get("BUSINESS_TIME_ZONE", TIME_ZONE)
+WORKING_HOURS_START = os.environ.get("WORKING_HOURS_START", "09:00")
+WORKING_HOURS_END = os.environ.get("WORKING_HOURS_END", "18:00")
+WORKING_WEEKDAYS = os.environ.get("WORKING_WEEKDAYS", "1,2,3,4,5")
+# Reminders before a due time, in hours; a missed deadline escalates to the supervisors.
+DEADLINE_REMINDER_OFFSETS_HOURS = os.environ.get("DEADLINE_REMINDER_OFFSETS_HOURS", "72,24,4")
+# How many due deadlines one sweep run handles before it queues the next run.
+DEADLINE_SWEEP_BATCH = int(os.environ.get("DEADLINE_SWEEP_BATCH", "500"))
+# E-mail: printed to the console unless an SMTP host is configured.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "appeals@agency.example")
+
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "workflows.record_heartbeat", "schedule": 60.0},
+    "deadline-sweep": {"task": "workflows.sweep_deadlines", "schedule": 60.0},
 }

@@ -20,6 +20,26 @@ from evidence.requests_api.views import (
     PortalCaseEvidenceRequestsView,
     PortalEvidenceRequestView,
 )
+from workflows.api.calendar import CalendarDayViewSet, StageSlaViewSet, WorkingTimeView
+from workflows.api.contacts import CasePlatformContactsView
+from workflows.api.deadlines import (
+    CaseDeadlinesView,
+    CaseWaitEndView,
+    CaseWaitsView,
+    DeadlineCancelView,
+    DeadlineMetView,
+    DeadlineMoveView,
+    MyDeadlinesView,
+    OverdueDeadlinesView,
+    PortalCaseDeadlinesView,
+    PortalDeadlinesView,
+)
+from workflows.api.notifications import (
+    NotificationListView,
+    NotificationReadAllView,
+    NotificationReadView,
+    NotificationUnreadCountView,
+)
 
 
 class IdConverter:
@@ -44,6 +64,8 @@ router.register("shops", ShopViewSet, basename="shop")
 router.register("rule-profiles", RuleProfileViewSet, basename="rule-profile")
 router.register(r"cases/(?P<id>[0-9]{1,18})/evidence", CaseEvidenceViewSet, basename="case-evidence")
 router.register("evidence", EvidenceViewSet, basename="evidence")
+router.register("calendar/days", CalendarDayViewSet, basename="calendar-day")
+router.register("stage-slas", StageSlaViewSet, basename="stage-sla")
 
 portal_router = DefaultRouter(trailing_slash=True)
 portal_router.include_root_view = False
@@ -64,10 +86,30 @@ api_v1: list[URLPattern | URLResolver] = [
         name="portal-case-evidence-requests",
     ),
     path("portal/evidence-requests/<id:pk>/", PortalEvidenceRequestView.as_view(), name="portal-evidence-request"),
+    path("portal/deadlines/", PortalDeadlinesView.as_view(), name="portal-deadlines"),
+    path("portal/cases/<id:case_id>/deadlines/", PortalCaseDeadlinesView.as_view(), name="portal-case-deadlines"),
     path("portal/", include(portal_router.urls)),
     path("cases/<id:case_id>/evidence-requests/", CaseEvidenceRequestsView.as_view(), name="case-evidence-requests"),
     path("evidence-requests/<id:pk>/cancel/", EvidenceRequestCancelView.as_view(), name="evidence-request-cancel"),
     path("cases/<id:pk>/dossier/", CaseDossierView.as_view(), name="case-dossier"),
+    path("cases/<id:case_id>/deadlines/", CaseDeadlinesView.as_view(), name="case-deadlines"),
+    path("cases/<id:case_id>/waits/", CaseWaitsView.as_view(), name="case-waits"),
+    path("cases/<id:case_id>/waits/<str:waiting_on>/end/", CaseWaitEndView.as_view(), name="case-wait-end"),
+    path("deadlines/mine/", MyDeadlinesView.as_view(), name="deadlines-mine"),
+    path("deadlines/overdue/", OverdueDeadlinesView.as_view(), name="deadlines-overdue"),
+    path("deadlines/<id:pk>/move/", DeadlineMoveView.as_view(), name="deadline-move"),
+    path("deadlines/<id:pk>/met/", DeadlineMetView.as_view(), name="deadline-met"),
+    path("deadlines/<id:pk>/cancel/", DeadlineCancelView.as_view(), name="deadline-cancel"),
+    path(
+        "cases/<id:case_id>/platform-contacts/",
+        CasePlatformContactsView.as_view(),
+        name="case-platform-contacts",
+    ),
+    path("notifications/", NotificationListView.as_view(), name="notification-list"),
+    path("notifications/unread-count/", NotificationUnreadCountView.as_view(), name="notification-unread-count"),
+    path("notifications/read-all/", NotificationReadAllView.as_view(), name="notification-read-all"),
+    path("notifications/<id:pk>/read/", NotificationReadView.as_view(), name="notification-read"),
+    path("calendar/working-time/", WorkingTimeView.as_view(), name="calendar-working-time"),
     path("", include(router.urls)),
 ]
 

@@ -72,6 +72,9 @@ class PlatformRuleProfileAdmin(admin.ModelAdmin):
         "appeal_window_unit",
         "attempt_limit",
         "chat_lookback_days",
+        "follow_up_min_gap_hours",
+        "follow_up_max_silence_value",
+        "follow_up_max_silence_unit",
         "updated_at",
     )
     list_filter = ("platform", "violation_type")

@@ -37,8 +37,13 @@ def record_case_event(
     old_value: Any = None,
     new_value: Any = None,
     reason: str = "",
+    client_visible: bool | None = None,
 ) -> CaseEvent:
-    """Append one history row; call inside the transaction that made the change."""
+    """Append one history row; call inside the transaction that made the change.
+
+    Whether the client sees it follows the kind, unless the caller decides per row (a
+    deadline event is the client's business only for the deadlines the client acts on).
+    """
     return CaseEvent.objects.create(
         case=case,
         actor=actor,
@@ -46,5 +51,5 @@ def record_case_event(
         old_value=old_value,
         new_value=new_value,
         reason=reason,
-        client_visible=kind in CLIENT_VISIBLE_KINDS,
+        client_visible=kind in CLIENT_VISIBLE_KINDS if client_visible is None else client_visible,
     )

@@ -117,6 +117,14 @@ class PlatformRuleProfile(models.Model):
     )
     # {"physical": [kind, ...], "virtual": [kind, ...]}; kinds from evidence.kinds.EvidenceKind.
     required_evidence = models.JSONField(default=dict, validators=[validate_required_evidence])
+    # The follow-up cadence while the platform reviews: contact it no sooner than the
+    # minimum gap after the last contact (unless there is a reason) and no later than the
+    # maximum silence.
+    follow_up_min_gap_hours = models.PositiveIntegerField(default=24)
+    follow_up_max_silence_value = models.PositiveIntegerField(default=3)
+    follow_up_max_silence_unit = models.CharField(
+        max_length=16, choices=WindowUnit.choices, default=WindowUnit.WORKING_DAYS
+    )
     notes = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,6 +134,9 @@ class PlatformRuleProfile(models.Model):
             models.UniqueConstraint(fields=["platform", "violation_type"], name="one_profile_per_platform_violation"),
             models.CheckConstraint(condition=models.Q(attempt_limit__gte=1), name="profile_allows_an_attempt"),
             models.CheckConstraint(condition=models.Q(appeal_window_value__gte=1), name="profile_window_positive"),
+            models.CheckConstraint(
+                condition=models.Q(follow_up_max_silence_value__gte=1), name="profile_silence_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -368,6 +379,16 @@ class EventKind(models.TextChoices):
     EVIDENCE_REQUESTED = "evidence_requested", _("Evidence requested")
     EVIDENCE_REQUEST_FULFILLED = "evidence_request_fulfilled", _("Evidence request fulfilled")
     EVIDENCE_REQUEST_CANCELLED = "evidence_request_cancelled", _("Evidence request cancelled")
+    DEADLINE_SET = "deadline_set", _("Deadline set")
+    DEADLINE_MOVED = "deadline_moved", _("Deadline moved")
+    DEADLINE_MET = "deadline_met", _("Deadline met")
+    DEADLINE_MISSED = "deadline_missed", _("Deadline missed")
+    DEADLINE_CANCELLED = "deadline_cancelled", _("Deadline cancelled")
+    DEADLINE_REOPENED = "deadline_reopened", _("Deadline reopened")
+    REMINDER_SENT = "reminder_sent", _("Reminder sent")
+    CLOCKS_PAUSED = "clocks_paused", _("Clocks paused")
+    CLOCKS_RESUMED = "clocks_resumed", _("Clocks resumed")
+    PLATFORM_CONTACTED = "platform_contacted", _("Platform contacted")
 
 
 class AppendOnlyQuerySet(models.QuerySet["CaseEvent"]):

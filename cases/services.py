@@ -31,6 +31,7 @@ from cases.models import (
 )
 from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS, CASE_WORKERS
 from cases.selectors import case_visible_to
+from workflows import deadlines
 
 # Detail fields staff may change while a case is set up (see EDITABLE_STATES).
 EDITABLE_FIELDS = (
@@ -46,6 +47,8 @@ EDITABLE_FIELDS = (
     "appeal_deadline",
 )
 MAX_ORDERS_PER_REQUEST = 10_000
+# Details from which the platform's appeal window is computed.
+DEADLINE_FIELDS = {"notice_received_at", "appeal_deadline", "rule_profile"}
 
 
 def _require_role(actor: User, roles: Iterable[str]) -> None:
@@ -128,6 +131,7 @@ def case_create(
         state_changed_at=now,
     )
     record_case_event(case=case, actor=actor, kind=EventKind.CREATED, new_value={"reference": case.reference})
+    deadlines.on_case_created(case, actor=actor)
     if flagged_orders:
         _add_orders(case=case, actor=actor, orders=flagged_orders)
     return case
@@ -177,6 +181,10 @@ def case_update_details(*, case_id: int, actor: User, changes: Mapping[str, Any]
     if new:
         case.save(update_fields=[*new, "updated_at"])
         record_case_event(case=case, actor=actor, kind=EventKind.DETAILS_UPDATED, old_value=old, new_value=new)
+        if set(new) & DEADLINE_FIELDS:
+            deadlines.appeal_window_sync(case, actor=actor)
+        if "rule_profile" in new:
+            deadlines.chat_evidence_sync(case, actor=actor)
     return case
 
 
@@ -275,6 +283,7 @@ def _add_orders(
             **(event_values or {}),
         },
     )
+    deadlines.chat_evidence_sync(case, actor=actor)
     return created
 
 
@@ -342,6 +351,7 @@ def flagged_order_set_excluded(
         new_value={"order": order.pk, "platform_order_id": order.platform_order_id},
         reason=reason,
     )
+    deadlines.chat_evidence_sync(case, actor=actor)
     return order
 
 
@@ -411,6 +421,7 @@ def case_transition(
             new_value=new_value,
             reason=inputs["reason"],
         )
+        deadlines.on_state_changed(case, actor=actor, old_state=old_state, transition=name)
     return case
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import CaseEvent, CaseState, EventKind, Outcome
 from evidence.kinds import EvidenceKind
+from workflows.models import DeadlineKind
 
 
 def _state_sentence(event: CaseEvent) -> str:
@@ -80,6 +81,67 @@ def _evidence_sentence(event: CaseEvent) -> str:
     return _("We no longer need the evidence we asked for.")
 
 
+DEADLINE_KINDS = (
+    EventKind.DEADLINE_SET,
+    EventKind.DEADLINE_MOVED,
+    EventKind.DEADLINE_MET,
+    EventKind.DEADLINE_MISSED,
+    EventKind.DEADLINE_CANCELLED,
+    EventKind.DEADLINE_REOPENED,
+)
+
+
+def _when(value: Any) -> str:
+    due = parse_datetime(str(value or ""))
+    return timezone.localtime(due).strftime("%Y-%m-%d %H:%M") if due else "?"
+
+
+def _chat_evidence_sentence(event: CaseEvent, due: str) -> str:
+    if event.kind == EventKind.DEADLINE_SET:
+        return _("Chat records for your orders must be saved by %(due)s.") % {"due": due}
+    if event.kind == EventKind.DEADLINE_MOVED:
+        return _("The next chat records to save are due by %(due)s.") % {"due": due}
+    if event.kind == EventKind.DEADLINE_MET:
+        return _("The chat records we need for your orders are saved.")
+    if event.kind == EventKind.DEADLINE_MISSED:
+        return _("Chat records due by %(due)s were not saved in time.") % {"due": due}
+    if event.kind == EventKind.DEADLINE_CANCELLED:
+        return _("Chat records are no longer needed at this stage.")
+    return _("Chat records for your orders are needed again, by %(due)s.") % {"due": due}
+
+
+def _check_in_sentence(event: CaseEvent, due: str) -> str:
+    if event.kind == EventKind.DEADLINE_SET:
+        return _("We will check in with you on your shop's recovery by %(due)s.") % {"due": due}
+    if event.kind == EventKind.DEADLINE_MOVED:
+        return _("Our recovery check-in with you is now planned by %(due)s.") % {"due": due}
+    if event.kind == EventKind.DEADLINE_MET:
+        return _("The recovery check-in is done.")
+    if event.kind == EventKind.DEADLINE_MISSED:
+        return _("The recovery check-in planned by %(due)s is overdue.") % {"due": due}
+    if event.kind == EventKind.DEADLINE_CANCELLED:
+        return _("The recovery check-in is no longer planned.")
+    return _("The recovery check-in is open again, by %(due)s.") % {"due": due}
+
+
+def _deadline_sentence(event: CaseEvent) -> str:
+    """Only the client's own deadlines reach the timeline; each kind says what the client needs to know."""
+    new = event.new_value or {}
+    due = _when(new.get("due_at"))
+    if new.get("kind") == DeadlineKind.CHAT_EVIDENCE_EXPIRY:
+        return _chat_evidence_sentence(event, due)
+    if new.get("kind") == DeadlineKind.RECOVERY_CHECK_IN:
+        return _check_in_sentence(event, due)
+    # Any other deadline a client sees one day: told without its internal title.
+    if event.kind == EventKind.DEADLINE_MET:
+        return _("A deadline on your case was met.")
+    if event.kind == EventKind.DEADLINE_MISSED:
+        return _("A deadline on your case has passed.")
+    if event.kind == EventKind.DEADLINE_CANCELLED:
+        return _("A deadline on your case no longer applies.")
+    return _("A deadline on your case is set for %(due)s.") % {"due": due}
+
+
 def describe(event: CaseEvent) -> str:
     """One sentence a merchant understands, with no internal names or notes."""
     if event.kind == EventKind.CREATED:
@@ -96,4 +158,6 @@ def describe(event: CaseEvent) -> str:
         return _state_sentence(event)
     if event.kind in EVIDENCE_KINDS:
         return _evidence_sentence(event)
+    if event.kind in DEADLINE_KINDS:
+        return _deadline_sentence(event)
     return _("Your case was updated.")

@@ -3,13 +3,64 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import DatabaseError
 
-from workflows import services
+from workflows import notifications, services
 
 
 @shared_task(name="workflows.record_heartbeat")
 def record_heartbeat() -> None:
     """Run by beat every minute so /api/v1/health/ can tell that workers are alive."""
     services.heartbeat_record(hostname=socket.gethostname())
+
+
+@shared_task(
+    name="workflows.sweep_deadlines",
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def sweep_deadlines() -> dict[str, Any]:
+    """Run by beat every minute: fire due reminders and misses; queue another run if more are due.
+
+    Safe to run on several workers at once and to retry: each alert is claimed before it fires.
+    """
+    from workflows.sweep import deadlines_sweep
+
+    result = deadlines_sweep()
+    if result.more:
+        sweep_deadlines.delay()
+    requeued = notifications.notification_emails_requeue()
+    return {
+        "reminders": result.reminders,
+        "missed": result.missed,
+        "skipped": result.skipped,
+        "more": result.more,
+        "emails_requeued": requeued,
+    }
+
+
+@shared_task(
+    bind=True,
+    name="workflows.send_notification_email",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_notification_email(self: Task[[int], None], notification_id: int) -> None:
+    """E-mail one notification; retried with backoff, and marked failed after the last retry."""
+    try:
+        notifications.notification_email_send(notification_id=notification_id)
+    except Exception as exc:
+        if self.request.retries >= (self.max_retries or 0):
+            notifications.notification_email_fail(notification_id=notification_id, error=str(exc))
+            return
+        raise

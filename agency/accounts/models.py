@@ -43,6 +43,10 @@ class User(AbstractUser):
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.CLIENT)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
     display_name = models.CharField(max_length=150, blank=True)
+    # The language of e-mails to this user; the app itself follows Accept-Language.
+    preferred_language = models.CharField(
+        max_length=16, choices=[("zh-hans", "简体中文"), ("en", "English")], default="zh-hans"
+    )
 
     @property
     def is_agency_staff(self) -> bool:

@@ -1,12 +1,15 @@
-"""Filters for the staff case list: state, assignee, platform, organisation, free text."""
+"""Filters for the staff case list: state, assignee, platform, organisation, overdue deadlines, free text."""
 
 from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from agency.organisations.models import Platform
-from cases.models import Case, CaseState, FlaggedOrder, ViolationType
+from cases.models import OPEN_STATES, Case, CaseState, FlaggedOrder, ViolationType
+from workflows.models import Deadline
+from workflows.selectors import overdue_q
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -17,6 +20,10 @@ class CaseFilter(django_filters.FilterSet):
     organisation = django_filters.NumberFilter(field_name="organisation_id")
     shop = django_filters.NumberFilter(field_name="shop_id")
     violation_type = django_filters.MultipleChoiceFilter(choices=ViolationType.choices)
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue",
+        label="true: open cases with an overdue deadline (past due, or missed and not made good); false: the rest.",
+    )
     q = django_filters.CharFilter(
         method="search",
         label="Text search: case reference or shop name/id (contains), or a flagged order id (exact).",
@@ -25,6 +32,13 @@ class CaseFilter(django_filters.FilterSet):
     class Meta:
         model = Case
         fields = ["state", "assignee", "platform", "organisation", "shop", "violation_type"]
+
+    def filter_overdue(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
+        if value is None:
+            return queryset
+        late = Deadline.objects.filter(overdue_q(timezone.now()), case_id=OuterRef("pk"))
+        overdue = Q(Exists(late), state__in=OPEN_STATES)
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     def search(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
         value = value.strip()

@@ -28,6 +28,9 @@ class RuleProfileSerializer(serializers.ModelSerializer[PlatformRuleProfile]):
             "attempt_limit",
             "chat_lookback_days",
             "required_evidence",
+            "follow_up_min_gap_hours",
+            "follow_up_max_silence_value",
+            "follow_up_max_silence_unit",
             "notes",
             "updated_at",
         ]
@@ -36,6 +39,16 @@ class RuleProfileSerializer(serializers.ModelSerializer[PlatformRuleProfile]):
             "attempt_limit": {"min_value": 1, "max_value": 10},
             "appeal_window_value": {"min_value": 1, "max_value": 10_000},
             "chat_lookback_days": {"min_value": 1, "max_value": 3650},
+            "follow_up_min_gap_hours": {
+                "min_value": 1,
+                "max_value": 720,
+                "help_text": "Hours after the last outbound contact before the next one needs no reason.",
+            },
+            "follow_up_max_silence_value": {
+                "min_value": 1,
+                "max_value": 365,
+                "help_text": "How long the platform may go without a contact, in the unit below, before a reminder.",
+            },
             "required_evidence": {
                 "help_text": 'Evidence kinds per goods type, for example {"physical": ["chat_log"], "virtual": [...]}'
             },

@@ -13,7 +13,7 @@ from typing import Any
 
 import polib
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from agency.accounts.models import User
 from cases import services
@@ -211,14 +211,19 @@ def test_portal_timeline_in_the_request_language(
 
     response = api(alice).get(f"/api/v1/portal/cases/{case.pk}/timeline/", HTTP_ACCEPT_LANGUAGE=language)
 
+    # Chat evidence was due when the orders arrived; the appeal's submission ended that deadline.
+    chat = case.deadlines.get(kind="chat_evidence_expiry")
+    chat_due = f"{timezone.localtime(chat.due_at):%Y-%m-%d %H:%M}"
     assert response.status_code == 200
     assert [entry["text"] for entry in response.data["results"]] == [
         t("Your case %(reference)s was opened.") % {"reference": case.reference},
         t("Flagged orders recorded on your case: %(count)s.") % {"count": 3},
+        t("Chat records for your orders must be saved by %(due)s.") % {"due": chat_due},
         t("A case manager is now looking after your case."),
         t("We have started assessing your case."),
         t("We have taken on your case and are collecting evidence for each flagged order."),
         t("The appeal was submitted to the platform (attempt %(n)s).") % {"n": 1},
+        t("Chat records are no longer needed at this stage."),
         t("The platform rejected the appeal."),
         t("We are preparing a further appeal with more evidence."),
     ]

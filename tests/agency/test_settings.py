@@ -215,3 +215,17 @@ def test_sqlite_keeps_its_connection_too(tmp_path: Path) -> None:
 
     assert s["conn_max_age"] == 60
     assert s["num_proxies"] is None
+
+
+def test_the_embedded_sqlite_database_writes_ahead(tmp_path: Path) -> None:
+    """Web, worker and beat share one file: WAL lets readers go on while one of them writes."""
+    script = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'agency.settings'; django.setup()\n"
+        "from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])\n"
+        "    c.execute('PRAGMA synchronous'); print(c.fetchone()[0])\n"
+    )
+    result = run_python(["-c", script], base_env(tmp_path, DEBUG="1"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["wal", "1"]  # synchronous=NORMAL is 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from cases import services
 from cases.models import CaseEvent
@@ -53,13 +54,16 @@ def test_timeline_is_plain_language_and_hides_internal_events(api, alice, superv
 
     assert response.status_code == 200
     texts = [entry["text"] for entry in response.data["results"]]
+    chat_due = timezone.localtime(case.deadlines.get(kind="chat_evidence_expiry").due_at)
     assert texts == [
         f"Your case {case.reference} was opened.",
         "Flagged orders recorded on your case: 3.",
+        f"Chat records for your orders must be saved by {chat_due:%Y-%m-%d %H:%M}.",
         "A case manager is now looking after your case.",
         "We have started assessing your case.",
         "We have taken on your case and are collecting evidence for each flagged order.",
         "The appeal was submitted to the platform (attempt 1).",
+        "Chat records are no longer needed at this stage.",
     ]
     assert internal.pk not in [entry["id"] for entry in response.data["results"]]
     assert "Secret note" not in str(response.data)
@@ -86,7 +90,7 @@ def test_client_withdraws_with_reason(api, alice, case_in):
     assert response.status_code == 200, response.data
     assert response.data["state"] == "withdrawn"
     assert response.data["can_withdraw"] is False
-    event = CaseEvent.objects.filter(case=case).latest("id")
+    event = CaseEvent.objects.filter(case=case, kind="state_changed").latest("id")
     assert (event.kind, event.actor, event.reason) == ("state_changed", alice, "We settled.")
 
 

@@ -1,0 +1,1 @@
+"""Workflow endpoints: the working calendar, stage SLAs and notifications."""

@@ -1,0 +1,662 @@
+"""Deadlines and SLA clocks: setting them from their basis, keeping them right, and closing them.
+
+A deadline's due time is always derived from its basis (a budget in a unit from a start,
+or a fixed time from a platform's notice), the working calendar and, for pausable clocks,
+the intervals in which the case waited on the client or the platform. Anything that could
+change one of those inputs (a holiday edited, a wait started or ended, the notice time
+corrected) recomputes the open deadlines it touches here, and every change writes one
+history row. ``workflows.sweep`` fires the reminders and escalations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agency.accounts.models import User
+from cases.history import record_case_event
+from cases.models import TERMINAL_STATES, Case, CaseState, EventKind, WindowUnit
+from workflows.calendar import WorkingCalendar, load_calendar
+from workflows.models import (
+    CLIENT_FACING_KINDS,
+    PLATFORM_KINDS,
+    WORKING_UNITS,
+    CaseWait,
+    Deadline,
+    DeadlineKind,
+    DeadlineStatus,
+    StageSla,
+    TimeUnit,
+    WaitingOn,
+    WaitSource,
+)
+
+# A rule profile's window units, as deadline units.
+WINDOW_UNITS = {
+    WindowUnit.HOURS: TimeUnit.NATURAL_HOURS,
+    WindowUnit.NATURAL_DAYS: TimeUnit.NATURAL_DAYS,
+    WindowUnit.WORKING_DAYS: TimeUnit.WORKING_DAYS,
+}
+# The states in which chat evidence is still being gathered for an appeal.
+CHAT_EVIDENCE_STATES = (CaseState.INTAKE, CaseState.ASSESSMENT, CaseState.EVIDENCE)
+# Only internal clocks pause: the platform's clocks run whatever the case waits on, and a
+# deadline the client must meet is the very thing the case waits for.
+PAUSABLE_KINDS = (DeadlineKind.STAGE_SLA,)
+
+Interval = tuple[dt.datetime, dt.datetime | None]
+
+
+def reminder_offsets_minutes() -> list[int]:
+    """The configured reminder offsets (hours before the due time), as minutes, largest first."""
+    raw = str(settings.DEADLINE_REMINDER_OFFSETS_HOURS)
+    try:
+        hours = [float(part) for part in raw.split(",") if part.strip()]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DEADLINE_REMINDER_OFFSETS_HOURS must be numbers of hours, got {raw!r}") from exc
+    if any(value <= 0 for value in hours):
+        raise ImproperlyConfigured("DEADLINE_REMINDER_OFFSETS_HOURS must be positive.")
+    return sorted({round(value * 60) for value in hours}, reverse=True)
+
+
+def merged_waits(waits: Iterable[CaseWait]) -> list[Interval]:
+    """The union of the case's wait intervals, sorted; an open interval (no end) absorbs what follows."""
+    merged: list[Interval] = []
+    for wait in sorted(waits, key=lambda wait: wait.started_at):
+        start, end = wait.started_at, wait.ended_at
+        if merged:
+            last_start, last_end = merged[-1]
+            if last_end is None:
+                break
+            if start <= last_end:
+                merged[-1] = (last_start, None if end is None else max(last_end, end))
+                continue
+        merged.append((start, end))
+    return merged
+
+
+def schedule(
+    calendar: WorkingCalendar, deadline: Deadline, waits: Sequence[Interval]
+) -> tuple[dt.datetime | None, int, dt.datetime | None]:
+    """(due time or None while paused, budget used so far if paused, when the pause began).
+
+    The clock runs from ``starts_at`` in the budget unit's measure, skipping the case's
+    wait intervals when the deadline is pausable, until the budget is spent.
+    """
+    if deadline.budget_amount is None:
+        return deadline.due_at, 0, None
+    unit = deadline.budget_unit
+    budget = calendar.budget_seconds(deadline.budget_amount, unit)
+    relevant = [(start, end) for start, end in waits if end is None or end > deadline.starts_at]
+    if not deadline.pausable or not relevant:
+        return calendar.add(deadline.starts_at, deadline.budget_amount, unit), 0, None
+    cursor, remaining = deadline.starts_at, budget
+    for start, end in relevant:
+        if start > cursor:
+            running = calendar.measure(cursor, start, unit)
+            if running >= remaining:
+                return calendar.advance(cursor, remaining, unit), 0, None
+            remaining -= running
+        if end is None:
+            return None, budget - remaining, max(start, deadline.starts_at)
+        cursor = max(cursor, end)
+    return calendar.advance(cursor, remaining, unit), 0, None
+
+
+def next_alert_at(deadline: Deadline, now: dt.datetime) -> dt.datetime | None:
+    """The next moment the sweep has something to do: a reminder still ahead, else the due time.
+
+    Reminder points already behind ``now`` when the due time is set are skipped: a clock
+    set with six hours to go gets its 4-hour reminder, not a burst of the 72- and 24-hour ones.
+    """
+    if deadline.status != DeadlineStatus.OPEN or deadline.due_at is None:
+        return None
+    points = [deadline.due_at - dt.timedelta(minutes=offset) for offset in deadline.reminder_offsets_minutes]
+    ahead = [point for point in points if point > now]
+    return min(ahead) if ahead else deadline.due_at
+
+
+def _describe(deadline: Deadline) -> dict[str, Any]:
+    return {
+        "deadline": deadline.pk,
+        "kind": deadline.kind,
+        "title": deadline.title,
+        "due_at": deadline.due_at,
+    }
+
+
+def _record(deadline: Deadline, *, actor: User | None, kind: EventKind, reason: str = "", **values: Any) -> None:
+    # Deadlines the client acts on appear on the client's timeline, except those of evidence
+    # requests, whose own events already tell the client what is wanted and by when.
+    visible = deadline.client_facing and deadline.kind != DeadlineKind.CLIENT_EVIDENCE_REQUEST
+    record_case_event(
+        case=deadline.case,
+        actor=actor,
+        kind=kind,
+        new_value={**_describe(deadline), **values},
+        reason=reason,
+        client_visible=visible,
+    )
+
+
+# --- Setting deadlines -------------------------------------------------------------------------
+
+
+def _waits_of(case: Case) -> list[Interval]:
+    return merged_waits(CaseWait.objects.filter(case_id=case.pk))
+
+
+def deadline_set(
+    *,
+    case: Case,
+    kind: str,
+    actor: User | None,
+    starts_at: dt.datetime,
+    amount: int | None = None,
+    unit: str = "",
+    due_at: dt.datetime | None = None,
+    title: str = "",
+    note: str = "",
+    stage: str = "",
+    evidence_request_id: int | None = None,
+    basis: dict[str, Any] | None = None,
+    reminders: bool = True,
+    calendar: WorkingCalendar | None = None,
+) -> Deadline:
+    """Create an open deadline from a budget (``amount`` ``unit`` from ``starts_at``) or a fixed ``due_at``.
+
+    Call inside the transaction that caused it. Raises ValueError for a basis that is
+    neither or both: callers validate user input before they get here.
+    """
+    if (amount is None) == (due_at is None):
+        raise ValueError("Give either a budget (amount and unit) or a fixed due time.")
+    if amount is not None and unit not in TimeUnit.values:
+        raise ValueError(f"Unknown time unit {unit!r}.")
+    now = timezone.now()
+    deadline = Deadline(
+        case=case,
+        kind=kind,
+        title=title or str(DeadlineKind(kind).label),
+        note=note,
+        client_facing=kind in CLIENT_FACING_KINDS,
+        pausable=kind in PAUSABLE_KINDS,
+        starts_at=starts_at,
+        budget_amount=amount,
+        budget_unit=unit if amount is not None else "",
+        due_at=due_at,
+        stage=stage,
+        evidence_request_id=evidence_request_id,
+        reminder_offsets_minutes=reminder_offsets_minutes() if reminders else [],
+        created_by=actor,
+        created_at=now,
+    )
+    deadline.basis = {
+        "method": "budget" if amount is not None else "fixed",
+        "starts_at": starts_at,
+        "amount": amount,
+        "unit": deadline.budget_unit,
+        "pauses_with_case": deadline.pausable,
+        **(basis or {}),
+    }
+    if amount is not None:
+        waits = _waits_of(case) if deadline.pausable else []
+        deadline.due_at, deadline.used_seconds, deadline.paused_at = schedule(
+            calendar or load_calendar(), deadline, waits
+        )
+    deadline.next_alert_at = next_alert_at(deadline, now)
+    deadline.save()
+    _record(deadline, actor=actor, kind=EventKind.DEADLINE_SET, basis=deadline.basis, paused=deadline.paused_at)
+    return deadline
+
+
+def _store_schedule(
+    deadline: Deadline,
+    *,
+    due_at: dt.datetime | None,
+    used_seconds: int,
+    paused_at: dt.datetime | None,
+    actor: User | None,
+    reason: str,
+    now: dt.datetime,
+) -> bool:
+    """Save a new schedule if it differs from the stored one, with its history row."""
+    if (due_at, paused_at) == (deadline.due_at, deadline.paused_at):
+        return False
+    old_due, was_paused = deadline.due_at, deadline.paused_at is not None
+    deadline.due_at, deadline.used_seconds, deadline.paused_at = due_at, used_seconds, paused_at
+    deadline.next_alert_at = next_alert_at(deadline, now)
+    deadline.save(update_fields=["due_at", "used_seconds", "paused_at", "next_alert_at", "updated_at"])
+    _record(
+        deadline,
+        actor=actor,
+        kind=EventKind.DEADLINE_MOVED,
+        reason=reason,
+        old_due_at=old_due,
+        was_paused=was_paused,
+        paused=paused_at is not None,
+        used_seconds=used_seconds,
+    )
+    return True
+
+
+def deadline_reschedule(
+    deadline: Deadline,
+    *,
+    actor: User | None,
+    reason: str,
+    calendar: WorkingCalendar | None = None,
+    waits: Sequence[Interval] | None = None,
+) -> bool:
+    """Recompute an open clock from its basis; True if its due time or pause changed."""
+    if deadline.status != DeadlineStatus.OPEN or deadline.budget_amount is None:
+        return False
+    if waits is None:
+        waits = _waits_of(deadline.case) if deadline.pausable else []
+    due_at, used, paused_at = schedule(calendar or load_calendar(), deadline, waits)
+    return _store_schedule(
+        deadline, due_at=due_at, used_seconds=used, paused_at=paused_at, actor=actor, reason=reason, now=timezone.now()
+    )
+
+
+def deadline_move(deadline: Deadline, *, due_at: dt.datetime, actor: User | None, reason: str) -> bool:
+    """Give a deadline a new fixed due time (a corrected notice, a platform's extension)."""
+    if deadline.status != DeadlineStatus.OPEN:
+        return False
+    if deadline.budget_amount is not None:
+        deadline.budget_amount, deadline.budget_unit = None, ""
+        deadline.basis = {**deadline.basis, "method": "fixed", "amount": None, "unit": "", "replaced_budget": True}
+        deadline.save(update_fields=["budget_amount", "budget_unit", "basis"])
+    return _store_schedule(
+        deadline, due_at=due_at, used_seconds=0, paused_at=None, actor=actor, reason=reason, now=timezone.now()
+    )
+
+
+def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | None, reason: str) -> int:
+    """After a calendar day changed: recompute every running working-time clock that spans one of ``dates``.
+
+    A clock is affected when it started before the end of the latest changed day and is
+    due after the start of the earliest (or is paused, so its future is open). Natural-time
+    and fixed deadlines do not depend on the calendar.
+    """
+    if not dates:
+        return 0
+    calendar = load_calendar()
+    first = dt.datetime.combine(min(dates), dt.time.min, tzinfo=calendar.tz)
+    last = dt.datetime.combine(max(dates) + dt.timedelta(days=1), dt.time.min, tzinfo=calendar.tz)
+    affected = (
+        Deadline.objects.filter(
+            status=DeadlineStatus.OPEN, budget_amount__isnull=False, budget_unit__in=WORKING_UNITS, starts_at__lt=last
+        )
+        .filter(Q(due_at__gte=first) | Q(due_at__isnull=True))
+        .select_related("case")
+        .prefetch_related(Prefetch("case__waits"))
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    )
+    moved = 0
+    for deadline in affected:
+        waits = merged_waits(deadline.case.waits.all()) if deadline.pausable else []
+        if deadline_reschedule(deadline, actor=actor, reason=reason, calendar=calendar, waits=waits):
+            moved += 1
+    return moved
+
+
+# --- Closing deadlines -------------------------------------------------------------------------
+
+
+def deadline_close(
+    deadline: Deadline, *, status: str, actor: User | None, reason: str = "", at: dt.datetime | None = None
+) -> bool:
+    """Mark an open deadline met or cancelled; a missed one that is now met is recorded as met late.
+
+    Returns True if anything changed. Missed stays missed (the record of the miss is not
+    rewritten); ``met_at`` says when the work was done after all, which takes it off the
+    overdue lists.
+    """
+    at = at or timezone.now()
+    if deadline.status == DeadlineStatus.MISSED and status == DeadlineStatus.MET and deadline.met_at is None:
+        deadline.met_at = at
+        deadline.save(update_fields=["met_at", "updated_at"])
+        _record(deadline, actor=actor, kind=EventKind.DEADLINE_MET, reason=reason, late=True)
+        return True
+    if deadline.status != DeadlineStatus.OPEN:
+        return False
+    deadline.status = status
+    deadline.next_alert_at = None
+    if status == DeadlineStatus.MET:
+        deadline.met_at = at
+        kind = EventKind.DEADLINE_MET
+    elif status == DeadlineStatus.CANCELLED:
+        deadline.cancelled_at = at
+        kind = EventKind.DEADLINE_CANCELLED
+    else:
+        raise ValueError(f"Cannot close a deadline as {status!r}.")
+    deadline.closing_reason = reason
+    deadline.save(update_fields=["status", "next_alert_at", "met_at", "cancelled_at", "closing_reason", "updated_at"])
+    _record(deadline, actor=actor, kind=kind, reason=reason, late=False)
+    return True
+
+
+def deadline_reopen(deadline: Deadline, *, actor: User | None, reason: str) -> bool:
+    """Open a met deadline again (the evidence that met it turned out unusable)."""
+    if deadline.status != DeadlineStatus.MET:
+        return False
+    deadline.status, deadline.met_at, deadline.closing_reason = DeadlineStatus.OPEN, None, ""
+    deadline.next_alert_at = next_alert_at(deadline, timezone.now())
+    deadline.save(update_fields=["status", "met_at", "closing_reason", "next_alert_at", "updated_at"])
+    _record(deadline, actor=actor, kind=EventKind.DEADLINE_REOPENED, reason=reason)
+    return True
+
+
+def _open(case: Case, *kinds: str) -> list[Deadline]:
+    return list(
+        Deadline.objects.select_for_update().filter(case_id=case.pk, status=DeadlineStatus.OPEN, kind__in=kinds)
+    )
+
+
+def _close_all(case: Case, kinds: Sequence[str], *, status: str, actor: User | None, reason: str) -> None:
+    for deadline in _open(case, *kinds):
+        deadline.case = case
+        deadline_close(deadline, status=status, actor=actor, reason=reason)
+
+
+# --- Waiting on the client or the platform ----------------------------------------------------
+
+
+def _reschedule_pausable(case: Case, *, actor: User | None, reason: str) -> None:
+    deadlines = list(
+        Deadline.objects.select_for_update().filter(
+            case_id=case.pk, status=DeadlineStatus.OPEN, pausable=True, budget_amount__isnull=False
+        )
+    )
+    if not deadlines:
+        return
+    calendar, waits = load_calendar(), _waits_of(case)
+    for deadline in deadlines:
+        deadline.case = case
+        deadline_reschedule(deadline, actor=actor, reason=reason, calendar=calendar, waits=waits)
+
+
+def case_wait_start(
+    *, case: Case, waiting_on: str, actor: User | None, source: str = WaitSource.MANUAL, note: str = ""
+) -> CaseWait | None:
+    """Start waiting on a party; internal clocks pause. None if the case already waits on it."""
+    if CaseWait.objects.filter(case_id=case.pk, waiting_on=waiting_on, ended_at__isnull=True).exists():
+        return None
+    wait = CaseWait.objects.create(
+        case=case, waiting_on=waiting_on, source=source, note=note, started_at=timezone.now(), started_by=actor
+    )
+    record_case_event(
+        case=case,
+        actor=actor,
+        kind=EventKind.CLOCKS_PAUSED,
+        new_value={"wait": wait.pk, "waiting_on": waiting_on, "source": source},
+        reason=note,
+    )
+    _reschedule_pausable(case, actor=actor, reason=_("Waiting on %(party)s.") % {"party": WaitingOn(waiting_on).label})
+    return wait
+
+
+def case_wait_end(
+    *, case: Case, waiting_on: str, actor: User | None, source: str | None = None, note: str = ""
+) -> CaseWait | None:
+    """Stop waiting on a party; paused clocks resume with the time already used kept."""
+    waits = CaseWait.objects.select_for_update().filter(case_id=case.pk, waiting_on=waiting_on, ended_at__isnull=True)
+    if source is not None:
+        waits = waits.filter(source=source)
+    wait = waits.first()
+    if wait is None:
+        return None
+    wait.ended_at, wait.ended_by = timezone.now(), actor
+    wait.save(update_fields=["ended_at", "ended_by"])
+    record_case_event(
+        case=case,
+        actor=actor,
+        kind=EventKind.CLOCKS_RESUMED,
+        new_value={"wait": wait.pk, "waiting_on": waiting_on, "source": wait.source},
+        reason=note,
+    )
+    _reschedule_pausable(
+        case, actor=actor, reason=_("No longer waiting on %(party)s.") % {"party": WaitingOn(waiting_on).label}
+    )
+    return wait
+
+
+# --- Deadlines that follow the case ------------------------------------------------------------
+
+
+def appeal_window_basis(case: Case) -> dict[str, Any]:
+    """How the platform's appeal window is set: the notice's own deadline, or the profile's window."""
+    if case.appeal_deadline is not None:
+        return {"due_at": case.appeal_deadline, "basis": {"source": "notice"}}
+    profile = case.rule_profile
+    if profile is None:
+        return {}
+    return {
+        "amount": profile.appeal_window_value,
+        "unit": WINDOW_UNITS[WindowUnit(profile.appeal_window_unit)],
+        "basis": {"source": "rule_profile", "rule_profile": profile.pk},
+    }
+
+
+def appeal_window_sync(case: Case, *, actor: User | None) -> Deadline | None:
+    """Keep the open appeal-window deadline in line with the notice and the profile."""
+    if case.state not in CHAT_EVIDENCE_STATES:
+        return None
+    wanted = appeal_window_basis(case)
+    existing = next(iter(_open(case, DeadlineKind.PLATFORM_APPEAL_WINDOW)), None)
+    if not wanted:
+        return existing
+    if existing is None:
+        if Deadline.objects.filter(case_id=case.pk, kind=DeadlineKind.PLATFORM_APPEAL_WINDOW).exists():
+            return None  # met or missed already: the case's first window is history
+        return deadline_set(
+            case=case,
+            kind=DeadlineKind.PLATFORM_APPEAL_WINDOW,
+            actor=actor,
+            starts_at=case.notice_received_at,
+            **wanted,
+        )
+    existing.case = case
+    reason = _("The notice's details changed.")
+    if "due_at" in wanted:
+        deadline_move(existing, due_at=wanted["due_at"], actor=actor, reason=reason)
+        return existing
+    changed = (existing.starts_at, existing.budget_amount, existing.budget_unit) != (
+        case.notice_received_at,
+        wanted["amount"],
+        wanted["unit"],
+    )
+    if changed:
+        existing.starts_at, existing.budget_amount, existing.budget_unit = (
+            case.notice_received_at,
+            wanted["amount"],
+            wanted["unit"],
+        )
+        existing.basis = {
+            **existing.basis,
+            "method": "budget",
+            "starts_at": case.notice_received_at,
+            "amount": wanted["amount"],
+            "unit": wanted["unit"],
+            **wanted["basis"],
+        }
+        existing.save(update_fields=["starts_at", "budget_amount", "budget_unit", "basis"])
+        deadline_reschedule(existing, actor=actor, reason=reason)
+    return existing
+
+
+def chat_evidence_sync(case: Case, *, actor: User | None) -> Deadline | None:
+    """One open deadline per case for the earliest chat evidence the platform will delete next.
+
+    Due at the order time plus the profile's look-back for the first order whose chat log
+    is still to be secured; met when none is left; moved as logs arrive or orders change.
+    """
+    from evidence.rules import chat_evidence_status
+
+    existing = next(iter(_open(case, DeadlineKind.CHAT_EVIDENCE_EXPIRY)), None)
+    if case.state not in CHAT_EVIDENCE_STATES:
+        if existing is not None:
+            existing.case = case
+            deadline_close(
+                existing,
+                status=DeadlineStatus.CANCELLED,
+                actor=actor,
+                reason=_("Chat evidence is no longer being gathered at this stage."),
+            )
+        return None
+    due = chat_evidence_status(case)["next_deadline"]
+    if existing is not None:
+        existing.case = case
+        if due is None:
+            deadline_close(
+                existing, status=DeadlineStatus.MET, actor=actor, reason=_("No order's chat evidence is outstanding.")
+            )
+            return None
+        deadline_move(existing, due_at=due, actor=actor, reason=_("The earliest outstanding chat evidence changed."))
+        return existing
+    if due is None:
+        return None
+    return deadline_set(
+        case=case,
+        kind=DeadlineKind.CHAT_EVIDENCE_EXPIRY,
+        actor=actor,
+        starts_at=timezone.now(),
+        due_at=due,
+        basis={
+            "source": "chat_lookback",
+            "lookback_days": case.rule_profile.chat_lookback_days if case.rule_profile else None,
+        },
+    )
+
+
+def stage_sla_start(case: Case, *, actor: User | None) -> Deadline | None:
+    """Start the internal clock for the case's current state, if one is configured."""
+    sla = StageSla.objects.filter(state=case.state, active=True).first()
+    if sla is None:
+        return None
+    return deadline_set(
+        case=case,
+        kind=DeadlineKind.STAGE_SLA,
+        actor=actor,
+        starts_at=case.state_changed_at,
+        amount=sla.amount,
+        unit=sla.unit,
+        stage=case.state,
+        title=_("Leave “%(state)s”") % {"state": CaseState(case.state).label},
+        basis={"source": "stage_sla", "stage_sla": sla.pk},
+    )
+
+
+def _stage_sla_met(case: Case, *, actor: User | None, old_state: str) -> None:
+    reason = _("The case left “%(state)s”.") % {"state": CaseState(old_state).label}
+    for deadline in (
+        Deadline.objects.select_for_update()
+        .filter(case_id=case.pk, kind=DeadlineKind.STAGE_SLA, stage=old_state)
+        .filter(Q(status=DeadlineStatus.OPEN) | Q(status=DeadlineStatus.MISSED, met_at__isnull=True))
+    ):
+        deadline.case = case
+        deadline_close(deadline, status=DeadlineStatus.MET, actor=actor, reason=reason)
+
+
+def follow_up_restart(case: Case, *, actor: User | None, since: dt.datetime) -> Deadline | None:
+    """The next contact with the platform is due within the profile's maximum silence of ``since``."""
+    _close_all(
+        case,
+        [DeadlineKind.PLATFORM_FOLLOW_UP],
+        status=DeadlineStatus.MET,
+        actor=actor,
+        reason=_("The platform was contacted."),
+    )
+    for missed in Deadline.objects.filter(
+        case_id=case.pk, kind=DeadlineKind.PLATFORM_FOLLOW_UP, status=DeadlineStatus.MISSED, met_at__isnull=True
+    ):
+        missed.case = case
+        deadline_close(missed, status=DeadlineStatus.MET, actor=actor, reason=_("The platform was contacted."))
+    if case.state != CaseState.SUBMITTED:
+        return None
+    profile = case.rule_profile
+    value = profile.follow_up_max_silence_value if profile else 3
+    unit = WINDOW_UNITS[WindowUnit(profile.follow_up_max_silence_unit)] if profile else TimeUnit.WORKING_DAYS
+    return deadline_set(
+        case=case,
+        kind=DeadlineKind.PLATFORM_FOLLOW_UP,
+        actor=actor,
+        starts_at=since,
+        amount=value,
+        unit=unit,
+        reminders=False,
+        basis={"source": "follow_up_cadence", "rule_profile": profile.pk if profile else None},
+    )
+
+
+def on_case_created(case: Case, *, actor: User | None) -> None:
+    """A new case: its appeal window, its intake SLA and, once orders exist, its chat evidence."""
+    appeal_window_sync(case, actor=actor)
+    stage_sla_start(case, actor=actor)
+    chat_evidence_sync(case, actor=actor)
+
+
+def on_state_changed(case: Case, *, actor: User | None, old_state: str, transition: str) -> None:
+    """Meet, cancel and start deadlines as the case moves; called in the transition's transaction."""
+    _stage_sla_met(case, actor=actor, old_state=old_state)
+    if case.state in TERMINAL_STATES:
+        reason = _("The case is %(state)s.") % {"state": CaseState(case.state).label}
+        _close_all(case, list(DeadlineKind.values), status=DeadlineStatus.CANCELLED, actor=actor, reason=reason)
+        for party in WaitingOn.values:
+            case_wait_end(case=case, waiting_on=party, actor=actor, note=reason)
+        return
+    if transition == "submit_appeal":
+        _close_all(
+            case,
+            list(PLATFORM_KINDS),
+            status=DeadlineStatus.MET,
+            actor=actor,
+            reason=_("The appeal was submitted."),
+        )
+        follow_up_restart(case, actor=actor, since=case.state_changed_at)
+    if old_state == CaseState.SUBMITTED:
+        _close_all(
+            case,
+            [DeadlineKind.PLATFORM_FOLLOW_UP, DeadlineKind.PLATFORM_SUPPLEMENT],
+            status=DeadlineStatus.MET,
+            actor=actor,
+            reason=_("The platform decided."),
+        )
+    chat_evidence_sync(case, actor=actor)
+    stage_sla_start(case, actor=actor)
+
+
+def evidence_request_sync(case: Case, request: Any, *, actor: User | None) -> None:
+    """Keep an evidence request's deadline and the case's wait on the client in step with the request."""
+    from evidence.models import EvidenceRequest, RequestStatus
+
+    deadline = Deadline.objects.select_for_update().filter(evidence_request_id=request.pk).first()
+    if deadline is None:
+        deadline = deadline_set(
+            case=case,
+            kind=DeadlineKind.CLIENT_EVIDENCE_REQUEST,
+            actor=actor,
+            starts_at=request.created_at,
+            due_at=request.due_at,
+            evidence_request_id=request.pk,
+            basis={"source": "evidence_request", "request": request.pk},
+        )
+    deadline.case = case
+    if request.status == RequestStatus.FULFILLED:
+        deadline_close(deadline, status=DeadlineStatus.MET, actor=actor, reason=_("Everything asked for arrived."))
+    elif request.status == RequestStatus.CANCELLED:
+        deadline_close(deadline, status=DeadlineStatus.CANCELLED, actor=actor, reason=request.cancellation_reason or "")
+    elif deadline.status == DeadlineStatus.MET:
+        deadline_reopen(deadline, actor=actor, reason=_("An item that met the request cannot be used."))
+    waiting = EvidenceRequest.objects.filter(case_id=case.pk, status=RequestStatus.OPEN).exists()
+    if waiting:
+        case_wait_start(case=case, waiting_on=WaitingOn.CLIENT, actor=actor, source=WaitSource.EVIDENCE_REQUEST)
+    else:
+        case_wait_end(case=case, waiting_on=WaitingOn.CLIENT, actor=actor, source=WaitSource.EVIDENCE_REQUEST)
