@@ -8,6 +8,8 @@ For each database (SQLite always, then PostgreSQL as well when DATABASE_URL is s
    requests per second of the portal case detail and of the trivial ping endpoint.
 3. bench.dossier adds a 200-order case with 800 files of 1 MB and times its dossier from a
    single-worker gunicorn, with that worker's peak memory growth.
+4. bench.sweep adds 1,000 and then 100,000 open deadlines and times one deadline sweep
+   with 100 of them due.
 
 The developer's own database is never touched: SQLite uses a file in a temporary folder;
 PostgreSQL uses a separate database named ``<name>_bench`` on the same server, created
@@ -33,6 +35,7 @@ from psycopg import sql
 from bench.dossier import measure_dossier
 from bench.load import run_load
 from bench.server import gunicorn, log_tail
+from bench.sweep import measure_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD_TIMEOUT = 240
@@ -146,6 +149,12 @@ def measure(label: str, env: dict[str, str], work: Path) -> None:
     for text in dossier.notes:
         note(text)
     for name, value, unit in dossier.figures:
+        emit(name, value, unit)
+
+    sweep = measure_sweep(env, work)
+    for text in sweep.notes:
+        note(text)
+    for name, value, unit in sweep.figures:
         emit(name, value, unit)
 
 

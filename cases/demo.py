@@ -1,4 +1,4 @@
-"""Demo data: a small agency, two client merchants and a 200-order fake-transaction case."""
+"""Demo data: a small agency, two client merchants, their cases, and alerts due as soon as the demo starts."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from agency.accounts.models import Role, Team, User
 from agency.organisations.models import Membership, Organisation, Platform, Shop
 from cases.models import Case, Restriction, Severity, ViolationType
 from cases.services import case_assign, case_create
+from evidence.kinds import EvidenceKind
+from evidence.models import EvidenceRequest
+from evidence.requests import evidence_request_create
 
 DEMO_PASSWORD = "appeals-demo"  # noqa: S105 - documented demo credential, never used in production
 
@@ -33,10 +36,22 @@ CLIENTS = [
     ("client_star", "Yiwu Star Crafts Ltd.", Platform.TAOBAO, "TB-20931177", "Star Crafts Taobao Shop"),
 ]
 
+# The evidence request is due this long after seeding: its 4-hour reminder (the default
+# DEADLINE_REMINDER_OFFSETS_HOURS) falls due seconds later, so the sweep that beat queues
+# in the first minute of `dev.py up` sends it. A shorter lead would skip that reminder,
+# because a reminder whose time had already passed when the deadline was set is not sent.
+REMINDER_DEMO_LEAD = dt.timedelta(hours=4, seconds=20)
+# Star Crafts' notice came four days ago with a 72-hour appeal window: missed a day ago,
+# so the first sweep escalates it to the supervisors.
+LAPSED_NOTICE_AGE = dt.timedelta(days=4)
+LAPSED_APPEAL_WINDOW = dt.timedelta(hours=72)
+
 
 def _user(username: str, display_name: str, role: str, team: Team | None) -> User:
+    # Addresses so that notifications are e-mailed too (to the console unless SMTP is set).
+    email = f"{username}@example.com" if role == Role.CLIENT else f"{username}@agency.example"
     user, created = User.objects.get_or_create(
-        username=username, defaults={"display_name": display_name, "role": role, "team": team}
+        username=username, defaults={"display_name": display_name, "role": role, "team": team, "email": email}
     )
     if created:
         user.set_password(DEMO_PASSWORD)
@@ -44,6 +59,9 @@ def _user(username: str, display_name: str, role: str, team: Team | None) -> Use
             user.is_staff = True
             user.is_superuser = True
         user.save()
+    elif not user.email:  # seeded before the demo had addresses
+        user.email = email
+        user.save(update_fields=["email"])
     return user
 
 
@@ -71,9 +89,19 @@ def demo_orders(count: int, *, notice_at: dt.datetime, seed: int = 2026) -> list
 
 
 @transaction.atomic
-def demo_case(*, intake: User, supervisor: User, shop: Shop, assignee: User, orders: int) -> Case:
+def demo_case(
+    *,
+    intake: User,
+    supervisor: User,
+    shop: Shop,
+    assignee: User,
+    orders: int,
+    notice_age: dt.timedelta = dt.timedelta(hours=6),
+    appeal_window: dt.timedelta = dt.timedelta(days=7),
+    order_seed: int = 2026,
+) -> Case:
     """A fake-transaction case at intake, opened and assigned through the real services."""
-    notice_at = timezone.now().replace(microsecond=0) - dt.timedelta(hours=6)
+    notice_at = timezone.now().replace(microsecond=0) - notice_age
     case = case_create(
         actor=intake,
         shop=shop,
@@ -84,8 +112,8 @@ def demo_case(*, intake: User, supervisor: User, shop: Shop, assignee: User, ord
         notice_period_end=notice_at - dt.timedelta(days=3),
         penalty_points=12,
         restrictions=[Restriction.SEARCH_DEMOTION, Restriction.MARKETING_BAN],
-        appeal_deadline=notice_at + dt.timedelta(days=7),
-        flagged_orders=demo_orders(orders, notice_at=notice_at),
+        appeal_deadline=notice_at + appeal_window,
+        flagged_orders=demo_orders(orders, notice_at=notice_at, seed=order_seed),
     )
     case_assign(case_id=case.pk, actor=supervisor, assignee_id=assignee.pk)
     case.refresh_from_db()
@@ -93,7 +121,7 @@ def demo_case(*, intake: User, supervisor: User, shop: Shop, assignee: User, ord
 
 
 def seed_demo() -> list[str]:
-    """Create the demo cast and case if they are missing; safe to run again."""
+    """Create the demo cast, cases and due alerts if they are missing; safe to run again."""
     lines = []
     teams = {name: Team.objects.get_or_create(name=name)[0] for name in {t for *_, t in STAFF if t}}
     staff = {u: _user(u, name, role, teams.get(team) if team else None) for u, name, role, team in STAFF}
@@ -113,5 +141,50 @@ def seed_demo() -> list[str]:
             intake=staff["intake"], supervisor=staff["supervisor"], shop=shop, assignee=staff["manager1"], orders=200
         )
         lines.append(f"created case {case.reference} with 200 flagged orders")
+    lines += _demo_evidence_request(shop=shop, supervisor=staff["supervisor"])
+    lines += _demo_lapsed_case(shop=shops["client_star"], staff=staff)
     lines.append(f"demo accounts ready (password: {DEMO_PASSWORD})")
     return lines
+
+
+def _demo_evidence_request(*, shop: Shop, supervisor: User) -> list[str]:
+    """Ask Blossom for three chat logs, due so that the 4-hour reminder is sent at once.
+
+    The reminder goes to the case's assignee and, the deadline being the client's to meet,
+    to the client. Only on a case that has no evidence request yet, so it is made once.
+    """
+    case = Case.objects.filter(shop=shop).order_by("pk").first()
+    if case is None or not case.is_open or EvidenceRequest.objects.filter(case=case).exists():
+        return []
+    oldest = case.flagged_orders.filter(excluded_at__isnull=True).order_by("order_time", "pk")[:3]
+    due_at = timezone.now().replace(microsecond=0) + REMINDER_DEMO_LEAD
+    # The supervisor asks: they see every case, even after the demo user reassigned this one.
+    evidence_request_create(
+        case_id=case.pk,
+        actor=supervisor,
+        items=[{"order": order.pk, "kind": EvidenceKind.CHAT_LOG} for order in oldest],
+        due_at=due_at,
+        message="Please export the Qianniu chat logs of these three orders: the platform deletes chats after 75 days.",
+    )
+    due = f"{timezone.localtime(due_at):%Y-%m-%d %H:%M %Z}"
+    return [f"asked the client for 3 chat logs on {case.reference}, due {due} (reminder due now)"]
+
+
+def _demo_lapsed_case(*, shop: Shop, staff: dict[str, User]) -> list[str]:
+    """A Star Crafts case whose appeal window closed yesterday: the first sweep escalates it.
+
+    The miss goes to the assignee and, as an escalation, to the supervisors.
+    """
+    if Case.objects.filter(shop=shop).exists():
+        return []
+    case = demo_case(
+        intake=staff["intake"],
+        supervisor=staff["supervisor"],
+        shop=shop,
+        assignee=staff["manager1"],
+        orders=30,
+        notice_age=LAPSED_NOTICE_AGE,
+        appeal_window=LAPSED_APPEAL_WINDOW,
+        order_seed=2027,
+    )
+    return [f"created case {case.reference} with 30 flagged orders; its appeal window closed a day ago"]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from agency.accounts.models import Role, User
 from agency.organisations.models import Organisation, Shop
 from bench.seed import seed
-from cases.models import Case, CaseEvent, CaseState, FlaggedOrder, ViolationType
+from cases.models import Case, CaseEvent, CaseState, EventKind, FlaggedOrder, ViolationType
+from evidence.models import EvidenceRequest
+from workflows.models import Deadline, DeadlineAlert, DeadlineKind, DeadlineStatus, EmailStatus, Notification
+from workflows.notifications import render
+from workflows.sweep import deadlines_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +32,17 @@ def test_seed_demo_creates_the_cast_and_the_intake_case(api):
     assert sorted(Shop.objects.values_list("platform", flat=True)) == ["taobao", "tmall"]
     for organisation in Organisation.objects.all():
         assert organisation.memberships.filter(user__role=Role.CLIENT).count() == 1
-    case = Case.objects.get()
+    case = Case.objects.get(shop__platform="tmall")
     assert (case.state, case.violation_type) == (CaseState.INTAKE, ViolationType.FAKE_TRANSACTION)
     assert case.flagged_orders.count() == case.flagged_order_count == 200
     assert case.assignee is not None
     assert case.assignee.username == "manager1"
+    lapsed = Case.objects.get(shop__platform="taobao")
+    assert lapsed.flagged_orders.count() == lapsed.flagged_order_count == 30
+    assert lapsed.appeal_deadline is not None
+    assert lapsed.appeal_deadline < timezone.now()
+    # Every demo user has an address, so the demo's notifications are e-mailed too.
+    assert not User.objects.filter(email="").exists()
     # The documented password signs in through the API.
     token = api().post("/api/v1/auth/token/", {"username": "client_blossom", "password": "appeals-demo"})
     assert token.status_code == 200
@@ -38,13 +51,75 @@ def test_seed_demo_creates_the_cast_and_the_intake_case(api):
 
 def test_seed_demo_runs_again_without_duplicating(db):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    counts = (User.objects.count(), Case.objects.count(), FlaggedOrder.objects.count(), CaseEvent.objects.count())
+
+    def counts() -> tuple[int, ...]:
+        return tuple(
+            model.objects.count() for model in (User, Case, FlaggedOrder, CaseEvent, EvidenceRequest, Deadline)
+        )
+
+    before = counts()
 
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
-    assert (User.objects.count(), Case.objects.count(), FlaggedOrder.objects.count(), CaseEvent.objects.count()) == (
-        counts
-    )
+    assert counts() == before
+
+
+def test_the_first_sweep_after_seed_demo_sends_a_reminder_and_an_escalation(django_capture_on_commit_callbacks):
+    """What `dev.py up` shows in its first minute: beat's sweep finds a reminder and a miss due."""
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    users = {user.username: user for user in User.objects.all()}
+    blossom = Case.objects.get(shop__platform="tmall")
+    star = Case.objects.get(shop__platform="taobao")
+    request_deadline = Deadline.objects.get(case=blossom, kind=DeadlineKind.CLIENT_EVIDENCE_REQUEST)
+    appeal_window = Deadline.objects.get(case=star, kind=DeadlineKind.PLATFORM_APPEAL_WINDOW)
+    # Due within the first minute: the reminder seconds after seeding, the miss at once.
+    limit = timezone.now() + dt.timedelta(minutes=1)
+    assert request_deadline.next_alert_at is not None
+    assert request_deadline.next_alert_at <= limit
+    assert appeal_window.next_alert_at == appeal_window.due_at
+    assert appeal_window.due_at is not None
+    assert appeal_window.due_at < timezone.now()
+
+    with django_capture_on_commit_callbacks() as queued:
+        result = deadlines_sweep(now=limit)
+
+    assert (result.reminders, result.missed) == (1, 1)
+    assert sorted(result.deadlines) == sorted([request_deadline.pk, appeal_window.pk])
+    received = set(Notification.objects.values_list("recipient__username", "deadline_id", "kind"))
+    assert received == {
+        ("manager1", request_deadline.pk, "deadline_reminder"),
+        ("client_blossom", request_deadline.pk, "deadline_reminder"),
+        ("manager1", appeal_window.pk, "deadline_missed"),
+        ("supervisor", appeal_window.pk, "deadline_escalation"),
+    }
+    assert set(DeadlineAlert.objects.values_list("deadline_id", "kind")) == {
+        (request_deadline.pk, "reminder"),
+        (appeal_window.pk, "missed"),
+    }
+    appeal_window.refresh_from_db()
+    assert appeal_window.status == DeadlineStatus.MISSED
+    assert CaseEvent.objects.filter(case=star, kind=EventKind.DEADLINE_MISSED).count() == 1
+    assert CaseEvent.objects.filter(case=blossom, kind=EventKind.REMINDER_SENT).count() == 1
+    # Each notification is e-mailed (everyone has an address), queued once on commit.
+    assert set(Notification.objects.values_list("email_status", flat=True)) == {EmailStatus.PENDING}
+    assert len(queued) == 4
+
+    for notification in Notification.objects.select_related("recipient", "case"):
+        for language in ("en", "zh-hans"):
+            title, body = render(notification, language)
+            assert notification.case is not None
+            assert notification.case.reference in title
+            assert notification.case.reference in body
+        if notification.recipient == users["client_blossom"]:
+            # The client reads what to do, never the staff's names.
+            assert "Chen Jing" not in body
+    title, _body = render(Notification.objects.get(recipient=users["supervisor"]), "en")
+    assert title.startswith("Escalation")
+
+    # The next tick (beat runs the sweep every minute) sends nothing again.
+    again = deadlines_sweep(now=limit + dt.timedelta(minutes=1))
+    assert (again.reminders, again.missed) == (0, 0)
+    assert Notification.objects.count() == 4
 
 
 def test_bench_seed_builds_consistent_cases(api):

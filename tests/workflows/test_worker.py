@@ -1,16 +1,21 @@
-"""A real Celery worker process takes a real message off the broker and runs the heartbeat task."""
+"""A real Celery worker process takes real messages off the broker: the heartbeat, and the
+deadline sweep with the notification e-mails it queues."""
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +33,57 @@ CLEARED = (
     "STATIC_ROOT",
     "DJANGO_SETTINGS_MODULE",
     "CELERY_TASK_ALWAYS_EAGER",
+    "EMAIL_BACKEND",
+    "EMAIL_HOST",
+    "DEADLINE_REMINDER_OFFSETS_HOURS",
 )
+# The demo data, seeded as if 30 seconds ago: the evidence request's 4-hour reminder is then
+# due, as it is at the first beat tick of `dev.py up`, and the Star Crafts appeal window is
+# missed. (seed_demo makes the reminder due 20 seconds after seeding.)
+SEED_SCRIPT = """
+import datetime as dt
+import time_machine
+from django.utils import timezone
+from cases.demo import seed_demo
+
+with time_machine.travel(timezone.now() - dt.timedelta(seconds=30), tick=False):
+    print("\\n".join(seed_demo()))
+"""
+# The worker, as `celery -A agency worker`, but with the throwaway queue as the default
+# queue too, so that the e-mail tasks the sweep queues come back to this worker and never
+# land on a shared broker's default queue.
+WORKER_SCRIPT = """
+import sys
+from agency.celery import app
+
+queue = sys.argv[1]
+app.conf.task_default_queue = queue
+app.worker_main(["worker", "--pool", "solo", "--loglevel", "info", "-Q", queue, "-n", f"{queue}@%h"])
+"""
+SEND_SCRIPT = """
+import sys
+from agency.celery import app
+
+for name in sys.argv[2:]:
+    app.send_task(name, queue=sys.argv[1])
+"""
+SWEEP_DONE = re.compile(r"Task workflows\.sweep_deadlines\[[^\]]+\] succeeded in [^:]+: (\{[^}]*\})")
+# (recipient, deadline kind, notification kind) the demo's first sweep must notify.
+DEMO_NOTIFICATIONS = {
+    ("manager1", "client_evidence_request", "deadline_reminder"),
+    ("client_blossom", "client_evidence_request", "deadline_reminder"),
+    ("manager1", "platform_appeal_window", "deadline_missed"),
+    ("supervisor", "platform_appeal_window", "deadline_escalation"),
+}
+NOTIFICATIONS_SQL = """
+    SELECT u.username, d.kind, n.kind, n.email_status, u.email
+    FROM workflows_notification n
+    JOIN accounts_user u ON u.id = n.recipient_id
+    JOIN workflows_deadline d ON d.id = n.deadline_id
+"""
+ALERTS_SQL = """
+    SELECT d.kind, a.kind FROM workflows_deadlinealert a JOIN workflows_deadline d ON d.id = a.deadline_id
+"""
 
 
 @dataclass
@@ -37,6 +92,14 @@ class WorkerRun:
     queue: str
     heartbeats: list[tuple[str, str]]
     seconds_waited: float
+    # (deadline kind, alert kind) after the first sweep and after the second one.
+    alerts: list[tuple[str, str]]
+    alerts_after_retry: list[tuple[str, str]]
+    # (recipient, deadline kind, notification kind, e-mail status, address)
+    notifications: list[tuple[str, str, str, str, str]]
+    notifications_after_retry: list[tuple[str, str, str, str, str]]
+    # What each sweep task returned, as its log line shows it.
+    sweep_results: list[dict[str, Any]]
     worker_log: str
     worker_exit_code: int | None
     cwd: Path
@@ -62,15 +125,42 @@ def worker_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def read_heartbeats(database: Path) -> list[tuple[str, str]]:
+def read_rows(database: Path, query: str) -> list[tuple[Any, ...]]:
     connection = sqlite3.connect(database, timeout=5)
     try:
-        rows = connection.execute("SELECT name, hostname FROM workflows_workerheartbeat").fetchall()
+        rows = connection.execute(query).fetchall()
     except sqlite3.OperationalError:  # locked for a moment by the worker's write
         return []
     finally:
         connection.close()
-    return [(str(name), str(hostname)) for name, hostname in rows]
+    return [tuple(str(value) for value in row) for row in rows]
+
+
+def read_heartbeats(database: Path) -> list[tuple[str, str]]:
+    return [
+        (name, hostname)
+        for name, hostname in read_rows(database, "SELECT name, hostname FROM workflows_workerheartbeat")
+    ]
+
+
+def run_python(args: list[str], *, cwd: Path, env: dict[str, str], timeout: int = 180) -> str:
+    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def wait_for(done: Callable[[], bool], worker: subprocess.Popen[bytes]) -> bool:
+    """Poll a real subprocess's effects until ``done`` or the deadline; False if it never was."""
+    started = time.monotonic()
+    while time.monotonic() - started < DEADLINE_SECONDS:
+        if done():
+            return True
+        if worker.poll() is not None:
+            return False
+        time.sleep(0.25)  # polling a real subprocess, with the deadline above
+    return done()
 
 
 def stop(process: subprocess.Popen[bytes]) -> int | None:
@@ -97,7 +187,8 @@ def forget_redis_queue(broker: str, queue: str) -> None:
 
 @pytest.fixture(scope="module")
 def worker_run(tmp_path_factory: pytest.TempPathFactory) -> WorkerRun:
-    """Migrate a throwaway database, start a worker, send one task, wait for its row, stop the worker."""
+    """Migrate and seed a throwaway database, start a worker, send it the heartbeat and the sweep
+    (then the sweep again), wait for their rows and e-mails, stop the worker."""
     tmp = tmp_path_factory.mktemp("worker")
     cwd = tmp / "cwd"
     cwd.mkdir()
@@ -106,68 +197,46 @@ def worker_run(tmp_path_factory: pytest.TempPathFactory) -> WorkerRun:
     queue = f"test-worker-{uuid.uuid4().hex}"
     database = tmp / "w.sqlite3"
 
-    migrate = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    run_python([str(ROOT / "manage.py"), "migrate", "--noinput"], cwd=cwd, env=env)
     assert read_heartbeats(database) == []
+    seeded = run_python([str(ROOT / "manage.py"), "shell", "-c", SEED_SCRIPT], cwd=cwd, env=env)
+    assert "reminder due now" in seeded, seeded
+    assert read_rows(database, NOTIFICATIONS_SQL) == []
 
     log_path = tmp / "worker.log"
+
+    def sweeps_done() -> list[str]:
+        return SWEEP_DONE.findall(log_path.read_text(errors="replace"))
+
+    def all_sent() -> bool:
+        rows = read_rows(database, NOTIFICATIONS_SQL)
+        return len(rows) >= len(DEMO_NOTIFICATIONS) and all(row[3] == "sent" for row in rows)
+
     with log_path.open("wb") as log:
         worker = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "agency",
-                "worker",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "info",
-                "-Q",
-                queue,
-                "-n",
-                f"{queue}@%h",
-            ],
-            cwd=cwd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            [sys.executable, "-c", WORKER_SCRIPT, queue], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        send = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-            [
-                sys.executable,
-                "-c",
-                "import sys; from agency.celery import app; "
-                "app.send_task('workflows.record_heartbeat', queue=sys.argv[1])",
-                queue,
-            ],
+        run_python(
+            ["-c", SEND_SCRIPT, queue, "workflows.record_heartbeat", "workflows.sweep_deadlines"],
             cwd=cwd,
             env=env,
-            capture_output=True,
-            text=True,
             timeout=60,
-            check=False,
         )
-        assert send.returncode == 0, send.stdout + send.stderr
-
         started = time.monotonic()
-        heartbeats: list[tuple[str, str]] = []
-        while time.monotonic() - started < DEADLINE_SECONDS:
-            heartbeats = read_heartbeats(database)
-            if heartbeats or worker.poll() is not None:
-                break
-            time.sleep(0.25)  # polling a real subprocess, with the deadline above
+        wait_for(lambda: bool(read_heartbeats(database)), worker)
+        heartbeats = read_heartbeats(database)
         waited = time.monotonic() - started
+        # The sweep, then the e-mails it queued on commit, each a message of its own.
+        wait_for(lambda: len(sweeps_done()) >= 1 and all_sent(), worker)
+        alerts = read_rows(database, ALERTS_SQL)
+        notifications = read_rows(database, NOTIFICATIONS_SQL)
+
+        # A second run (a retry, or beat's next tick) through the broker again.
+        run_python(["-c", SEND_SCRIPT, queue, "workflows.sweep_deadlines"], cwd=cwd, env=env, timeout=60)
+        wait_for(lambda: len(sweeps_done()) >= 2, worker)
+        alerts_after_retry = read_rows(database, ALERTS_SQL)
+        notifications_after_retry = read_rows(database, NOTIFICATIONS_SQL)
     finally:
         exit_code = stop(worker)
         if broker.startswith("redis://"):
@@ -178,6 +247,11 @@ def worker_run(tmp_path_factory: pytest.TempPathFactory) -> WorkerRun:
         queue=queue,
         heartbeats=heartbeats,
         seconds_waited=waited,
+        alerts=alerts,
+        alerts_after_retry=alerts_after_retry,
+        notifications=notifications,
+        notifications_after_retry=notifications_after_retry,
+        sweep_results=[ast.literal_eval(result) for result in sweeps_done()],
         worker_log=log_path.read_text(errors="replace"),
         worker_exit_code=exit_code,
         cwd=cwd,
@@ -193,6 +267,32 @@ def test_worker_runs_the_heartbeat_task(worker_run: WorkerRun) -> None:
     assert hostname
     assert "workflows.record_heartbeat" in worker_run.worker_log
     assert "succeeded" in worker_run.worker_log
+
+
+def test_worker_sweeps_deadlines_and_sends_the_emails(worker_run: WorkerRun) -> None:
+    """The demo's due reminder and missed appeal window fire once, and every e-mail goes out."""
+    log = worker_run.worker_log
+    assert sorted(worker_run.alerts) == [
+        ("client_evidence_request", "reminder"),
+        ("platform_appeal_window", "missed"),
+    ], log
+    assert {row[:3] for row in worker_run.notifications} == DEMO_NOTIFICATIONS, log
+    assert len(worker_run.notifications) == len(DEMO_NOTIFICATIONS)
+    assert {row[3] for row in worker_run.notifications} == {"sent"}, log
+    fired = worker_run.sweep_results[0]
+    assert (fired["reminders"], fired["missed"], fired["skipped"], fired["more"]) == (1, 1, 0, False), log
+    # The console e-mail backend printed each e-mail in the worker's log.
+    for address in {row[4] for row in worker_run.notifications}:
+        assert f"To: {address}" in log
+    assert log.count("Task workflows.send_notification_email[") >= 2 * len(DEMO_NOTIFICATIONS)  # received, succeeded
+
+
+def test_a_second_sweep_through_the_broker_fires_nothing(worker_run: WorkerRun) -> None:
+    assert len(worker_run.sweep_results) == 2, worker_run.worker_log
+    again = worker_run.sweep_results[1]
+    assert (again["reminders"], again["missed"], again["skipped"]) == (0, 0, 0)
+    assert worker_run.alerts_after_retry == worker_run.alerts
+    assert worker_run.notifications_after_retry == worker_run.notifications
 
 
 def test_worker_used_the_configured_broker(worker_run: WorkerRun) -> None:

@@ -8,7 +8,7 @@ from cases.demo import seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create demo staff, two client organisations with shops, and a 200-order case at intake."
+    help = "Create demo staff, two client organisations with shops and cases, and deadline alerts due at once."
 
     def handle(self, *args: Any, **options: Any) -> None:
         for line in seed_demo():
