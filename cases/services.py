@@ -57,9 +57,13 @@ def _require_role(actor: User, roles: Iterable[str]) -> None:
 
 
 def _visible_case(actor: User, case_id: int, *, for_update: bool = False) -> Case:
+    # FOR NO KEY UPDATE: it serialises writers of the case as FOR UPDATE does, but lets
+    # rows that merely reference the case (history, deadlines' alerts) be inserted
+    # meanwhile, so the deadline sweep, which locks a deadline and then writes history,
+    # can never deadlock with a request that locked the case and then its deadlines.
     queryset = case_visible_to(actor).filter(pk=case_id)
     if for_update:
-        queryset = queryset.select_for_update(of=("self",))
+        queryset = queryset.select_for_update(of=("self",), no_key=True)
     case = queryset.first()
     if case is None:
         raise NotFound()

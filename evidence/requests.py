@@ -32,7 +32,7 @@ MAX_ITEMS_PER_REQUEST = 5000
 
 
 def _staff_case(actor: User, case_id: int) -> Case:
-    case = case_visible_to(actor).select_for_update(of=("self",)).filter(pk=case_id).first()
+    case = case_visible_to(actor).select_for_update(of=("self",), no_key=True).filter(pk=case_id).first()
     if case is None:
         raise NotFound()
     return case

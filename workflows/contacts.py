@@ -174,7 +174,7 @@ def platform_contact_log(
         case_visible_to(actor)
         .select_related("rule_profile")
         .annotate(appeal_submitted_at=_latest_attempt_submitted_at())
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
         .filter(pk=case_id)
         .first()
     )

@@ -42,7 +42,7 @@ def _require_role(actor: User, roles: tuple[str, ...]) -> None:
 
 
 def _locked_case(actor: User, case_id: int) -> Case:
-    case = case_visible_to(actor).select_for_update(of=("self",)).filter(pk=case_id).first()
+    case = case_visible_to(actor).select_for_update(of=("self",), no_key=True).filter(pk=case_id).first()
     if case is None:
         raise NotFound()
     return case

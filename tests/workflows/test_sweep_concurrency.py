@@ -269,3 +269,60 @@ def test_a_second_sweep_fires_nothing(build_due: Callable[..., DueSet], queued_e
     assert_fires_nothing(deadlines_sweep(now=due.sweep_at))
     assert_fires_nothing(deadlines_sweep(now=due.sweep_at + dt.timedelta(hours=2)))
     assert_fired_exactly_once(due)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_sweep_and_a_request_that_locked_the_case_do_not_deadlock(
+    build_due: Callable[..., DueSet],
+    queued_emails: list[int],
+    supervisor: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sweep locks a deadline, then writes rows that reference its case; a request locks
+    the case, then the deadline. Were the case lock FOR UPDATE, each would wait on the other
+    and PostgreSQL would kill one; the services lock the case FOR NO KEY UPDATE instead."""
+    from workflows.deadline_services import deadline_cancel
+
+    due = build_due(cases=1, per_case=1)
+    deadline = due.reminders[0]
+    claimed, request_blocked = threading.Event(), threading.Event()
+    real_notify = sweep.notify
+    errors: list[BaseException] = []
+
+    def notify_after_the_request_locked_the_case(**kwargs: Any) -> Any:
+        claimed.set()  # the deadline row is locked by our claim
+        request_blocked.wait(timeout=10)
+        return real_notify(**kwargs)  # inserts rows referencing the case the request locked
+
+    monkeypatch.setattr(sweep, "notify", notify_after_the_request_locked_the_case)
+
+    def run_sweep() -> None:
+        try:
+            deadlines_sweep(now=due.sweep_at)
+        except BaseException as exc:  # reported to the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def run_request() -> None:
+        try:
+            claimed.wait(timeout=10)
+            # Give the request time to lock the case and block on the deadline row.
+            threading.Timer(0.5, request_blocked.set).start()
+            deadline_cancel(deadline_id=deadline.pk, actor=supervisor, reason="Withdrawn by the platform.")
+        except BaseException as exc:  # reported to the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run_sweep), threading.Thread(target=run_request)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    deadline.refresh_from_db()
+    assert deadline.status == DeadlineStatus.CANCELLED
+    assert DeadlineAlert.objects.filter(deadline=deadline).count() == 1
