@@ -122,6 +122,15 @@ def next_alert_at(deadline: Deadline, now: dt.datetime) -> dt.datetime | None:
     return min(ahead) if ahead else deadline.due_at
 
 
+def deadline_label(deadline: Deadline) -> str:
+    """What the deadline is called, in the active language: its title, else a name for its kind."""
+    if deadline.title:
+        return deadline.title
+    if deadline.kind == DeadlineKind.STAGE_SLA and deadline.stage in CaseState.values:
+        return _("Leave “%(state)s”") % {"state": CaseState(deadline.stage).label}
+    return str(DeadlineKind(deadline.kind).label)
+
+
 def _describe(deadline: Deadline) -> dict[str, Any]:
     return {
         "deadline": deadline.pk,
@@ -182,7 +191,10 @@ def deadline_set(
     deadline = Deadline(
         case=case,
         kind=kind,
-        title=title or str(DeadlineKind(kind).label),
+        # A title only when someone wrote one: names of kinds and stages are rendered in the
+        # reader's language when read (deadline_label), never frozen in the language of the
+        # request that happened to set the deadline.
+        title=title,
         note=note,
         client_facing=kind in CLIENT_FACING_KINDS,
         pausable=kind in PAUSABLE_KINDS,
@@ -549,7 +561,6 @@ def stage_sla_start(case: Case, *, actor: User | None) -> Deadline | None:
         amount=sla.amount,
         unit=sla.unit,
         stage=case.state,
-        title=_("Leave “%(state)s”") % {"state": CaseState(case.state).label},
         basis={"source": "stage_sla", "stage_sla": sla.pk},
     )
 

@@ -455,3 +455,44 @@ def test_merged_waits() -> None:
 
     waits: Any = [Wait(5, 8), Wait(1, 3), Wait(2, 4), Wait(9, None), Wait(10, 12)]
     assert hours(deadlines.merged_waits(waits)) == [(1, 4), (5, 8), (9, None)]
+
+
+def test_names_of_kinds_and_stages_are_rendered_in_the_readers_language(
+    new_case: Callable[..., Case], manager: User, api: Callable[..., Any]
+) -> None:
+    case = new_case()
+    deadlines.deadline_set(
+        case=case,
+        kind="platform_supplement",
+        actor=manager,
+        starts_at=timezone.now(),
+        due_at=timezone.now() + dt.timedelta(days=1),
+    )
+    deadlines.deadline_set(
+        case=case,
+        kind="recovery_check_in",
+        actor=manager,
+        starts_at=timezone.now(),
+        due_at=timezone.now() + dt.timedelta(days=9),
+        title="Call the shop owner",
+    )
+    assert set(Deadline.objects.filter(case=case).values_list("title", flat=True)) == {"", "Call the shop owner"}
+
+    def titles(language: str) -> dict[str, str]:
+        response = api(manager).get(f"/api/v1/cases/{case.pk}/deadlines/", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        return {row["kind"]: row["title"] for row in response.data["results"]}
+
+    assert titles("en") == {
+        "platform_appeal_window": "Platform appeal window",
+        "stage_sla": "Leave “Intake”",
+        "chat_evidence_expiry": "Chat evidence expires",
+        "platform_supplement": "Platform supplement request",
+        "recovery_check_in": "Call the shop owner",
+    }
+    chinese = titles("zh-hans")
+    assert (chinese["platform_supplement"], chinese["stage_sla"], chinese["recovery_check_in"]) == (
+        "平台补充材料要求",
+        "完成“受理中”阶段",
+        "Call the shop owner",
+    )

@@ -20,6 +20,7 @@ from cases.api.serializers import UserRefSerializer
 from workflows import deadline_services as services
 from workflows import selectors
 from workflows.deadline_services import MAX_BUDGET_AMOUNT
+from workflows.deadlines import deadline_label
 from workflows.models import CaseWait, Deadline, DeadlineKind, DeadlineStatus, TimeUnit, WaitingOn
 
 # --- Representations ---------------------------------------------------------------------------
@@ -41,11 +42,15 @@ class BudgetSerializer(serializers.Serializer[dict[str, Any]]):
     unit = serializers.ChoiceField(choices=TimeUnit.choices)
 
 
+TITLE_HELP = "The title staff gave the deadline, else a name for its kind in the request's language."
+
+
 class DeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline]):
     """A deadline as staff see it: its basis, its clock and where it stands now."""
 
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    title = serializers.SerializerMethodField(help_text=TITLE_HELP)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     paused = serializers.SerializerMethodField(help_text="The clock is paused while the case waits; due_at is null.")
     budget = serializers.SerializerMethodField(help_text="How long from starts_at; null for a fixed due time.")
@@ -89,6 +94,9 @@ class DeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline]):
         ]
         read_only_fields = fields
 
+    def get_title(self, deadline: Deadline) -> str:
+        return deadline_label(deadline)
+
     def get_paused(self, deadline: Deadline) -> bool:
         return deadline.paused_at is not None
 
@@ -120,12 +128,16 @@ class PortalDeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline])
 
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    title = serializers.SerializerMethodField(help_text=TITLE_HELP)
     overdue = serializers.SerializerMethodField()
 
     class Meta:
         model = Deadline
         fields = ["id", "case", "case_reference", "kind", "kind_display", "title", "due_at", "status", "overdue"]
         read_only_fields = fields
+
+    def get_title(self, deadline: Deadline) -> str:
+        return deadline_label(deadline)
 
     def get_overdue(self, deadline: Deadline) -> bool:
         return selectors.is_overdue(deadline, self.now())
