@@ -177,3 +177,22 @@ def test_offsets_come_from_settings() -> None:
     for bad in ("a,b", "-1"):
         with override_settings(DEADLINE_REMINDER_OFFSETS_HOURS=bad), pytest.raises(ImproperlyConfigured):
             deadlines.reminder_offsets_minutes()
+
+
+def test_a_missed_chat_deadline_hands_over_to_the_next_order(
+    time_machine: time_machine.TimeMachineFixture, case_in: Callable[..., Case]
+) -> None:
+    time_machine.move_to(DUE - dt.timedelta(days=30), tick=False)
+    case = case_in("evidence", with_evidence=False)
+    orders = list(case.flagged_orders.order_by("order_time"))
+    first = Deadline.objects.get(case=case, kind=DeadlineKind.CHAT_EVIDENCE_EXPIRY, status="open")
+    assert first.due_at == orders[0].order_time + dt.timedelta(days=75)
+
+    time_machine.move_to(first.due_at + dt.timedelta(minutes=1), tick=False)
+    assert deadlines_sweep().missed >= 1
+
+    first.refresh_from_db()
+    assert first.status == "missed"
+    following = Deadline.objects.get(case=case, kind=DeadlineKind.CHAT_EVIDENCE_EXPIRY, status="open")
+    assert following.due_at == orders[1].order_time + dt.timedelta(days=75)
+    assert following.next_alert_at is not None
