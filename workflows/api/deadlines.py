@@ -271,46 +271,60 @@ class CaseDeadlinesView(GenericAPIView[Any]):
         return Response(DeadlineSerializer(created).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["deadlines"])
-class DeadlineMoveView(GenericAPIView[Any]):
+class _DeadlineActionView(GenericAPIView[Any]):
+    """POST {input} to /deadlines/{id}/<action>/: validate, call one service, answer with the deadline."""
+
     permission_classes = [IsAgencyStaff]
     serializer_class = DeadlineSerializer
+    input_serializer: type[serializers.Serializer[Any]]
+
+    def act(self, *, deadline_id: int, request: Request, **inputs: Any) -> Deadline:
+        raise NotImplementedError
+
+    def _respond(self, request: Request, pk: int) -> Response:
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deadline = self.act(deadline_id=pk, request=request, **data.validated_data)
+        return Response(DeadlineSerializer(deadline).data)
+
+
+@extend_schema(tags=["deadlines"])
+class DeadlineMoveView(_DeadlineActionView):
+    input_serializer = DeadlineMoveInputSerializer
+
+    def act(self, *, deadline_id: int, request: Request, **inputs: Any) -> Deadline:
+        return services.deadline_move_to(deadline_id=deadline_id, actor=current_user(request), **inputs)
 
     @extend_schema(request=DeadlineMoveInputSerializer, responses={200: DeadlineSerializer, **CONFLICT_RESPONSES})
     def post(self, request: Request, pk: int) -> Response:
         """Move an open deadline to a new fixed time, with a reason (for example, the platform granted more time)."""
-        data = DeadlineMoveInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        moved = services.deadline_move_to(deadline_id=pk, actor=current_user(request), **data.validated_data)
-        return Response(DeadlineSerializer(moved).data)
+        return self._respond(request, pk)
 
 
 @extend_schema(tags=["deadlines"])
-class DeadlineMetView(GenericAPIView[Any]):
-    permission_classes = [IsAgencyStaff]
-    serializer_class = DeadlineSerializer
+class DeadlineMetView(_DeadlineActionView):
+    input_serializer = DeadlineReasonInputSerializer
+
+    def act(self, *, deadline_id: int, request: Request, **inputs: Any) -> Deadline:
+        return services.deadline_mark_met(deadline_id=deadline_id, actor=current_user(request), **inputs)
 
     @extend_schema(request=DeadlineReasonInputSerializer, responses={200: DeadlineSerializer, **CONFLICT_RESPONSES})
     def post(self, request: Request, pk: int) -> Response:
         """Mark a hand-entered deadline met (a missed one: met late). 409 for kinds that close themselves."""
-        data = DeadlineReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        met = services.deadline_mark_met(deadline_id=pk, actor=current_user(request), **data.validated_data)
-        return Response(DeadlineSerializer(met).data)
+        return self._respond(request, pk)
 
 
 @extend_schema(tags=["deadlines"])
-class DeadlineCancelView(GenericAPIView[Any]):
-    permission_classes = [IsAgencyStaff]
-    serializer_class = DeadlineSerializer
+class DeadlineCancelView(_DeadlineActionView):
+    input_serializer = DeadlineReasonInputSerializer
+
+    def act(self, *, deadline_id: int, request: Request, **inputs: Any) -> Deadline:
+        return services.deadline_cancel(deadline_id=deadline_id, actor=current_user(request), **inputs)
 
     @extend_schema(request=DeadlineReasonInputSerializer, responses={200: DeadlineSerializer, **CONFLICT_RESPONSES})
     def post(self, request: Request, pk: int) -> Response:
         """Cancel an open deadline, with a reason: hand-entered kinds; supervisors may cancel any."""
-        data = DeadlineReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        cancelled = services.deadline_cancel(deadline_id=pk, actor=current_user(request), **data.validated_data)
-        return Response(DeadlineSerializer(cancelled).data)
+        return self._respond(request, pk)
 
 
 # --- Staff: across cases -----------------------------------------------------------------------
