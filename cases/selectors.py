@@ -42,6 +42,23 @@ def case_visible_to(user: User) -> QuerySet[Case]:
     return queryset if scope is None else queryset.filter(scope)
 
 
+def case_for_actor(*, actor: User, case_id: int, lock: bool = False) -> Case:
+    """The case, if ``actor`` may see it (404 otherwise, whether it exists or not).
+
+    ``lock`` takes the row FOR NO KEY UPDATE: writers of the case take turns, while rows
+    that merely reference it (history, deadlines, alerts) can still be inserted, so the
+    deadline sweep, which locks a deadline and then writes history, never deadlocks with
+    a request that locked the case and then its deadlines.
+    """
+    queryset = case_visible_to(actor).filter(pk=case_id)
+    if lock:
+        queryset = queryset.select_for_update(of=("self",), no_key=True)
+    case = queryset.first()
+    if case is None:
+        raise NotFound()
+    return case
+
+
 def case_list(*, user: User) -> QuerySet[Case]:
     return case_visible_to(user).select_related("organisation", "shop", "assignee")
 

@@ -30,7 +30,7 @@ from cases.models import (
     ReferenceSequence,
 )
 from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS, CASE_WORKERS
-from cases.selectors import case_visible_to
+from cases.selectors import case_for_actor
 from workflows import deadlines
 
 # Detail fields staff may change while a case is set up (see EDITABLE_STATES).
@@ -57,17 +57,7 @@ def _require_role(actor: User, roles: Iterable[str]) -> None:
 
 
 def _visible_case(actor: User, case_id: int, *, for_update: bool = False) -> Case:
-    # FOR NO KEY UPDATE: it serialises writers of the case as FOR UPDATE does, but lets
-    # rows that merely reference the case (history, deadlines' alerts) be inserted
-    # meanwhile, so the deadline sweep, which locks a deadline and then writes history,
-    # can never deadlock with a request that locked the case and then its deadlines.
-    queryset = case_visible_to(actor).filter(pk=case_id)
-    if for_update:
-        queryset = queryset.select_for_update(of=("self",), no_key=True)
-    case = queryset.first()
-    if case is None:
-        raise NotFound()
-    return case
+    return case_for_actor(actor=actor, case_id=case_id, lock=for_update)
 
 
 def _next_reference(now: dt.datetime) -> str:

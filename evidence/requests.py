@@ -21,7 +21,7 @@ from agency.accounts.models import Role, User
 from agency.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from cases.history import record_case_event
 from cases.models import OPEN_STATES, Case, EventKind, FlaggedOrder
-from cases.selectors import case_visible_to, portal_case_list
+from cases.selectors import case_for_actor, case_visible_to, portal_case_list
 from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceItem, EvidenceRequest, EvidenceRequestItem, RequestStatus
 from workflows import deadlines
@@ -32,10 +32,7 @@ MAX_ITEMS_PER_REQUEST = 5000
 
 
 def _staff_case(actor: User, case_id: int) -> Case:
-    case = case_visible_to(actor).select_for_update(of=("self",), no_key=True).filter(pk=case_id).first()
-    if case is None:
-        raise NotFound()
-    return case
+    return case_for_actor(actor=actor, case_id=case_id, lock=True)
 
 
 @transaction.atomic

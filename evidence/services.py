@@ -14,7 +14,7 @@ from agency.accounts.models import Role, User
 from agency.errors import Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
 from cases.history import record_case_event
 from cases.models import Case, CaseState, EventKind, FlaggedOrder
-from cases.selectors import case_visible_to
+from cases.selectors import case_for_actor, case_visible_to
 from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceItem, EvidenceRequest, ReviewState, UploadSource
 from evidence.requests import request_items_fulfil, request_items_reopen
@@ -41,10 +41,7 @@ class DuplicateEvidence(Conflict):
 
 
 def _visible_case(actor: User, case_id: int) -> Case:
-    case = case_visible_to(actor).filter(pk=case_id).first()
-    if case is None:
-        raise NotFound()
-    return case
+    return case_for_actor(actor=actor, case_id=case_id)
 
 
 def _visible_item(actor: User, item_id: int) -> EvidenceItem:

@@ -18,7 +18,7 @@ from agency.accounts.models import User
 from agency.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from cases.models import OPEN_STATES, Case, CaseState
 from cases.permissions import ASSIGNERS, CASE_WORKERS
-from cases.selectors import case_visible_to
+from cases.selectors import case_for_actor
 from workflows import deadlines
 from workflows.models import CaseWait, Deadline, DeadlineKind, DeadlineStatus, TimeUnit, WaitingOn
 
@@ -42,10 +42,7 @@ def _require_role(actor: User, roles: tuple[str, ...]) -> None:
 
 
 def _locked_case(actor: User, case_id: int) -> Case:
-    case = case_visible_to(actor).select_for_update(of=("self",), no_key=True).filter(pk=case_id).first()
-    if case is None:
-        raise NotFound()
-    return case
+    return case_for_actor(actor=actor, case_id=case_id, lock=True)
 
 
 def _require_open_case(case: Case) -> None:

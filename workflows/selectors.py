@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from agency.accounts.models import User
 from agency.errors import NotAllowed, NotFound
 from cases.models import OPEN_STATES, Case
-from cases.selectors import case_visible_to, portal_case_get, portal_case_list
+from cases.selectors import case_for_actor, case_visible_to, portal_case_get, portal_case_list
 from workflows.models import CaseWait, Deadline, DeadlineStatus
 
 
@@ -48,10 +48,7 @@ def _open_first() -> SqlCase:
 
 
 def _staff_case(user: User, case_id: int) -> Case:
-    case = case_visible_to(user).filter(pk=case_id).first()
-    if case is None:
-        raise NotFound()
-    return case
+    return case_for_actor(actor=user, case_id=case_id)
 
 
 # --- Staff -------------------------------------------------------------------------------------
