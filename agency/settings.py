@@ -49,11 +49,13 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "rest_framework_api_key",
     "agency.accounts",
     "agency.organisations",
     "cases",
     "evidence",
     "workflows",
+    "integrations",
 ]
 
 MIDDLEWARE = [

@@ -159,6 +159,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
     """
 
     reference = models.CharField(max_length=32, unique=True, editable=False)
+    # The integrating program's own id for the case (its CRM or ERP record), unique per organisation.
+    external_reference = models.CharField(max_length=100, blank=True)
     organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT, related_name="cases")
     shop = models.ForeignKey("organisations.Shop", on_delete=models.PROTECT, related_name="cases")
     violation_type = models.CharField(max_length=32, choices=ViolationType.choices)
@@ -186,6 +188,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # Kept by cases.services in the same transaction that adds orders, so that lists and
     # the portal read it without counting rows on every request.
     flagged_order_count = models.PositiveIntegerField(default=0, editable=False)
+    # The last sequence number given to one of the case's outbox events (integrations).
+    event_sequence = models.PositiveBigIntegerField(default=0, editable=False)
     appeal_attempt_limit = models.PositiveSmallIntegerField(default=default_attempt_limit)
     outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
     state = FSMField(default=CaseState.INTAKE, choices=CaseState.choices, protected=True, db_index=True)
@@ -207,6 +211,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.CheckConstraint(
                 condition=models.Q(appeal_attempts_used__lte=models.F("appeal_attempt_limit")),
                 name="attempts_within_limit",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "external_reference"],
+                condition=~models.Q(external_reference=""),
+                name="one_case_per_external_reference",
             ),
         ]
 
