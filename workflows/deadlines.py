@@ -157,6 +157,22 @@ def _record(deadline: Deadline, *, actor: User | None, kind: EventKind, reason: 
 # --- Setting deadlines -------------------------------------------------------------------------
 
 
+def lock_cases(case_ids: Iterable[int]) -> None:
+    """Take the cases' rows FOR NO KEY UPDATE, in id order, before touching their deadlines.
+
+    The lock order everywhere is a case, then its deadlines; cases in id order among
+    themselves. Requests lock their case first, and writing history locks it too (the
+    case's event sequence), so code that reaches deadlines by another road must take the
+    cases first or it could deadlock with them.
+    """
+    list(
+        Case.objects.filter(pk__in=sorted(set(case_ids)))
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+
+
 def _waits_of(case: Case) -> list[Interval]:
     return merged_waits(CaseWait.objects.filter(case_id=case.pk))
 
@@ -301,12 +317,12 @@ def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | Non
     calendar = load_calendar()
     first = dt.datetime.combine(min(dates), dt.time.min, tzinfo=calendar.tz)
     last = dt.datetime.combine(max(dates) + dt.timedelta(days=1), dt.time.min, tzinfo=calendar.tz)
+    spanning = Deadline.objects.filter(
+        status=DeadlineStatus.OPEN, budget_amount__isnull=False, budget_unit__in=WORKING_UNITS, starts_at__lt=last
+    ).filter(Q(due_at__gte=first) | Q(due_at__isnull=True))
+    lock_cases(spanning.values_list("case_id", flat=True))
     affected = (
-        Deadline.objects.filter(
-            status=DeadlineStatus.OPEN, budget_amount__isnull=False, budget_unit__in=WORKING_UNITS, starts_at__lt=last
-        )
-        .filter(Q(due_at__gte=first) | Q(due_at__isnull=True))
-        .select_related("case")
+        spanning.select_related("case")
         .prefetch_related(Prefetch("case__waits"))
         .order_by("pk")
         .select_for_update(of=("self",))

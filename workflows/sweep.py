@@ -30,7 +30,7 @@ from django.utils import timezone
 from agency.accounts.models import Role, User
 from cases.history import record_case_event
 from cases.models import EventKind
-from workflows.deadlines import chat_evidence_sync, next_alert_at
+from workflows.deadlines import chat_evidence_sync, lock_cases, next_alert_at
 from workflows.models import (
     AlertKind,
     Deadline,
@@ -51,14 +51,19 @@ class SweepResult:
     deadlines: list[int] = field(default_factory=list)
 
 
+# An API key acts through a user of its own (a supervisor or a client user); such users are
+# programs, not people, and are never notified.
+PEOPLE = {"api_key__isnull": True}
+
+
 def _supervisors() -> list[User]:
-    return list(User.objects.filter(role=Role.SUPERVISOR, is_active=True).order_by("pk"))
+    return list(User.objects.filter(role=Role.SUPERVISOR, is_active=True, **PEOPLE).order_by("pk"))
 
 
 def _clients_of(deadline: Deadline) -> list[User]:
     return list(
         User.objects.filter(
-            role=Role.CLIENT, is_active=True, memberships__organisation_id=deadline.case.organisation_id
+            role=Role.CLIENT, is_active=True, memberships__organisation_id=deadline.case.organisation_id, **PEOPLE
         ).order_by("pk")
     )
 
@@ -188,6 +193,13 @@ def _fire_missed(deadline: Deadline, *, now: dt.datetime, supervisors: list[User
 def _handle(deadline_id: int, claimed_alert_at: dt.datetime, *, now: dt.datetime, supervisors: list[User]) -> str:
     """Claim and fire one deadline's due alert in one transaction; says what happened."""
     with transaction.atomic():
+        case_id = Deadline.objects.filter(pk=deadline_id).values_list("case_id", flat=True).first()
+        if case_id is None:
+            return "skipped"
+        # Every writer takes a case's row before its deadlines (requests lock the case, and
+        # writing history numbers the case's events), so the sweep does too: taking the
+        # deadline first and the case second could deadlock with a request doing the reverse.
+        lock_cases([case_id])
         deadline = (
             Deadline.objects.select_related("case", "case__assignee")
             .filter(pk=deadline_id, status=DeadlineStatus.OPEN, next_alert_at=claimed_alert_at)

@@ -196,3 +196,29 @@ def test_a_missed_chat_deadline_hands_over_to_the_next_order(
     following = Deadline.objects.get(case=case, kind=DeadlineKind.CHAT_EVIDENCE_EXPIRY, status="open")
     assert following.due_at == orders[1].order_time + dt.timedelta(days=75)
     assert following.next_alert_at is not None
+
+
+def test_api_key_users_are_never_notified(
+    time_machine: time_machine.TimeMachineFixture,
+    case_in: Callable[..., Case],
+    supervisor: User,
+    administrator: User,
+    blossom: object,
+) -> None:
+    from integrations.api_keys import api_key_create
+
+    time_machine.move_to(DUE - dt.timedelta(days=3), tick=False)
+    api_key_create(actor=administrator, name="CRM", organisation_id=None, permission="read")
+    api_key_create(actor=administrator, name="ERP", organisation_id=blossom.pk, permission="read")  # type: ignore[attr-defined]
+    case = case_in("evidence", with_evidence=False)
+    Case.objects.filter(pk=case.pk).update(assignee=None)
+    evidence_request_create(case_id=case.pk, actor=supervisor, items=[{"order": None, "kind": "other"}], due_at=DUE)
+
+    time_machine.move_to(DUE - dt.timedelta(hours=20), tick=False)
+    deadlines_sweep()
+    reminded = set(
+        Notification.objects.filter(deadline__kind=DeadlineKind.CLIENT_EVIDENCE_REQUEST).values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert reminded == {"supervisor"}
