@@ -227,9 +227,17 @@ if env_bool("USE_X_FORWARDED_PROTO", False):
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "agency.accounts.authentication.TokenAuthentication",
+        # Other programs: ``Authorization: Api-Key <key>`` (integrations.ApiKey).
+        "integrations.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Per-key and per-user request limits (API_KEY_RATE_LIMIT, USER_RATE_LIMIT below),
+    # counted in the default cache: Redis when REDIS_URL is set, so shared by every worker.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "integrations.throttling.ApiKeyRateThrottle",
+        "integrations.throttling.UserRateThrottle",
+    ],
     "DEFAULT_PAGINATION_CLASS": "agency.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -243,6 +251,12 @@ REST_FRAMEWORK = {
     # then take the client's address from X-Forwarded-For instead of the proxy's.
     "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
 }
+
+# Request limits as "<count>/<s|min|hour|day>", from the environment; an empty value turns
+# a limit off. API_KEY_RATE_LIMIT counts each API key's requests, USER_RATE_LIMIT each
+# signed-in person's. Past the limit the answer is 429 with Retry-After.
+API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "600/min") or None
+USER_RATE_LIMIT = os.environ.get("USER_RATE_LIMIT", "1200/min") or None
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Appeals agency case management API",
@@ -269,6 +283,8 @@ SPECTACULAR_SETTINGS = {
         "SourceEnum": "evidence.models.UploadSource",
         # The appeal window and the follow-up silence (profile and cadence) share these units.
         "WindowUnitEnum": "cases.models.WindowUnit",
+        "WebhookEventTypeEnum": "integrations.models.EventType",
+        "WebhookDeliveryStatusEnum": "integrations.models.DeliveryStatus",
     },
 }
 
@@ -291,6 +307,10 @@ EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
 # The largest evidence file accepted, in bytes (default 20 MB); larger uploads are refused
 # while they stream in, before they fill a disk.
 EVIDENCE_MAX_UPLOAD_BYTES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+
+# --- Integrations -------------------------------------------------------------------------
+# How long the first answer to a POST with an Idempotency-Key is kept and replayed.
+IDEMPOTENCY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
 
 # --- Working calendar, deadlines and notifications ----------------------------------------
 # Deadlines are computed in the agency's business time zone, on its working hours and
@@ -320,4 +340,17 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "appeals@agency.exampl
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "workflows.record_heartbeat", "schedule": 60.0},
     "deadline-sweep": {"task": "workflows.sweep_deadlines", "schedule": 60.0},
+    # Events are also dispatched as they commit; this run catches any whose task was lost.
+    "webhook-dispatch": {"task": "integrations.dispatch_webhooks", "schedule": 10.0},
+    "idempotency-purge": {"task": "integrations.purge_idempotency_records", "schedule": 3600.0},
 }
+
+# --- Webhooks ---------------------------------------------------------------------------
+# Only for tests and the demo: lets webhook URLs be plain http and point at local addresses.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# How long a worker holds a delivery it took (well above the timeout); a worker killed mid-send
+# leaves its claim to run out, and the next dispatcher run sends the delivery again.
+WEBHOOK_CLAIM_SECONDS = int(os.environ.get("WEBHOOK_CLAIM_SECONDS", "60"))
+# How long a failing delivery is retried before it is marked failed.
+WEBHOOK_RETRY_WINDOW_HOURS = int(os.environ.get("WEBHOOK_RETRY_WINDOW_HOURS", "24"))

@@ -20,6 +20,8 @@ from evidence.requests_api.views import (
     PortalCaseEvidenceRequestsView,
     PortalEvidenceRequestView,
 )
+from integrations.api.api_keys import ApiKeyViewSet
+from integrations.api.webhooks import WebhookDeliveryListView, WebhookDeliveryResendView, WebhookSubscriptionViewSet
 from workflows.api.calendar import CalendarDayViewSet, StageSlaViewSet, WorkingTimeView
 from workflows.api.contacts import CasePlatformContactsView
 from workflows.api.deadlines import (
@@ -66,6 +68,8 @@ router.register(r"cases/(?P<id>[0-9]{1,18})/evidence", CaseEvidenceViewSet, base
 router.register("evidence", EvidenceViewSet, basename="evidence")
 router.register("calendar/days", CalendarDayViewSet, basename="calendar-day")
 router.register("stage-slas", StageSlaViewSet, basename="stage-sla")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 portal_router = DefaultRouter(trailing_slash=True)
 portal_router.include_root_view = False
@@ -109,6 +113,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("notifications/unread-count/", NotificationUnreadCountView.as_view(), name="notification-unread-count"),
     path("notifications/read-all/", NotificationReadAllView.as_view(), name="notification-read-all"),
     path("notifications/<id:pk>/read/", NotificationReadView.as_view(), name="notification-read"),
+    path("webhooks/<id:pk>/deliveries/", WebhookDeliveryListView.as_view(), name="webhook-deliveries"),
+    path("webhook-deliveries/<id:pk>/resend/", WebhookDeliveryResendView.as_view(), name="webhook-delivery-resend"),
     path("calendar/working-time/", WorkingTimeView.as_view(), name="calendar-working-time"),
     path("", include(router.urls)),
 ]

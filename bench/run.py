@@ -10,6 +10,8 @@ For each database (SQLite always, then PostgreSQL as well when DATABASE_URL is s
    single-worker gunicorn, with that worker's peak memory growth.
 4. bench.sweep adds 1,000 and then 100,000 open deadlines and times one deadline sweep
    with 100 of them due.
+5. bench.webhooks adds 1,000 outbox events over 100 cases and times one process running
+   the webhook dispatcher (what one worker does) until all are delivered to a local receiver.
 
 The developer's own database is never touched: SQLite uses a file in a temporary folder;
 PostgreSQL uses a separate database named ``<name>_bench`` on the same server, created
@@ -36,6 +38,7 @@ from bench.dossier import measure_dossier
 from bench.load import run_load
 from bench.server import gunicorn, log_tail
 from bench.sweep import measure_sweep
+from bench.webhooks import measure_webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD_TIMEOUT = 240
@@ -75,6 +78,10 @@ def bench_env(work: Path, **database: str) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         AGENCY_VAR_DIR=str(work / "var"),
         LOG_LEVEL="WARNING",
+        # The load test sends thousands of requests a second for one user: the limiter runs
+        # (its cost is measured) with limits no load test reaches.
+        USER_RATE_LIMIT="100000000/min",
+        API_KEY_RATE_LIMIT="100000000/min",
         **database,
     )
     return env
@@ -155,6 +162,12 @@ def measure(label: str, env: dict[str, str], work: Path) -> None:
     for text in sweep.notes:
         note(text)
     for name, value, unit in sweep.figures:
+        emit(name, value, unit)
+
+    webhooks = measure_webhooks(env, work)
+    for text in webhooks.notes:
+        note(text)
+    for name, value, unit in webhooks.figures:
         emit(name, value, unit)
 
 

@@ -41,10 +41,11 @@ def record_case_event(
 ) -> CaseEvent:
     """Append one history row; call inside the transaction that made the change.
 
+    Also writes the matching outbox event (integrations.events), if the kind has one.
     Whether the client sees it follows the kind, unless the caller decides per row (a
     deadline event is the client's business only for the deadlines the client acts on).
     """
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         actor=actor,
         kind=kind,
@@ -53,3 +54,9 @@ def record_case_event(
         reason=reason,
         client_visible=kind in CLIENT_VISIBLE_KINDS if client_visible is None else client_visible,
     )
+    # The domain event for integrations goes into the outbox in this same transaction.
+    # Imported here: integrations builds on cases.
+    from integrations.events import event_from_case_event
+
+    event_from_case_event(event)
+    return event

@@ -33,6 +33,13 @@ from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS, CASE_WO
 from cases.selectors import case_for_actor
 from workflows import deadlines
 
+
+class DuplicateExternalReference(Conflict):
+    """The organisation already has a case under this external reference; details.case is its id."""
+
+    code = "duplicate_external_reference"
+
+
 # Detail fields staff may change while a case is set up (see EDITABLE_STATES).
 EDITABLE_FIELDS = (
     "shop",
@@ -99,36 +106,60 @@ def case_create(
     restrictions_note: str = "",
     appeal_deadline: dt.datetime | None = None,
     flagged_orders: Sequence[Mapping[str, Any]] | None = None,
+    external_reference: str = "",
 ) -> Case:
     """Open a case at intake, optionally with its flagged orders, all or nothing."""
     _require_role(actor, CASE_EDITORS)
     _check_notice_period(notice_period_start, notice_period_end)
+    external_reference = external_reference.strip()
+    _check_external_reference_free(shop.organisation_id, external_reference)
     profile = _rule_profile(shop.platform, violation_type)
     now = timezone.now()
-    case = Case.objects.create(
-        reference=_next_reference(now),
-        rule_profile=profile,
-        appeal_attempt_limit=profile.attempt_limit,
-        organisation_id=shop.organisation_id,
-        shop=shop,
-        violation_type=violation_type,
-        severity=severity,
-        notice_received_at=notice_received_at,
-        notice_period_start=notice_period_start,
-        notice_period_end=notice_period_end,
-        penalty_points=penalty_points,
-        restrictions=list(restrictions or []),
-        restrictions_note=restrictions_note,
-        appeal_deadline=appeal_deadline,
-        created_by=actor,
-        created_at=now,
-        state_changed_at=now,
-    )
+    try:
+        # A savepoint, so that losing a race for the external reference can be answered.
+        with transaction.atomic():
+            case = Case.objects.create(
+                reference=_next_reference(now),
+                rule_profile=profile,
+                appeal_attempt_limit=profile.attempt_limit,
+                organisation_id=shop.organisation_id,
+                shop=shop,
+                violation_type=violation_type,
+                severity=severity,
+                notice_received_at=notice_received_at,
+                notice_period_start=notice_period_start,
+                notice_period_end=notice_period_end,
+                penalty_points=penalty_points,
+                restrictions=list(restrictions or []),
+                restrictions_note=restrictions_note,
+                appeal_deadline=appeal_deadline,
+                external_reference=external_reference,
+                created_by=actor,
+                created_at=now,
+                state_changed_at=now,
+            )
+    except IntegrityError:
+        _check_external_reference_free(shop.organisation_id, external_reference)
+        raise
     record_case_event(case=case, actor=actor, kind=EventKind.CREATED, new_value={"reference": case.reference})
     deadlines.on_case_created(case, actor=actor)
     if flagged_orders:
         _add_orders(case=case, actor=actor, orders=flagged_orders)
     return case
+
+
+def _check_external_reference_free(organisation_id: int, external_reference: str) -> None:
+    if not external_reference:
+        return
+    existing = (
+        Case.objects.filter(organisation_id=organisation_id, external_reference=external_reference)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing is not None:
+        raise DuplicateExternalReference(
+            _("The organisation already has a case with this external reference."), details={"case": existing}
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -191,7 +222,10 @@ def case_assign(*, case_id: int, actor: User, assignee_id: int | None, reason: s
         raise InvalidState(_("A finished case cannot be reassigned."), details={"state": case.state})
     assignee = None
     if assignee_id is not None:
-        assignee = User.objects.filter(pk=assignee_id, is_active=True, role__in=ASSIGNABLE_ROLES).first()
+        # An API key's principal may be a supervisor, but it is a program: never an assignee.
+        assignee = User.objects.filter(
+            pk=assignee_id, is_active=True, role__in=ASSIGNABLE_ROLES, api_key__isnull=True
+        ).first()
         if assignee is None:
             raise InvalidInput(details={"fields": {"assignee": [_("Not an active case manager or supervisor.")]}})
     if case.assignee_id == assignee_id:

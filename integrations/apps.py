@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Integrations"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI description of the Api-Key scheme with drf-spectacular.
+        from integrations import schema  # noqa: F401

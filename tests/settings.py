@@ -15,3 +15,12 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 
 # Evidence files go to a throwaway folder per test process, never into var/.
 EVIDENCE_ROOT = Path(tempfile.mkdtemp(prefix="agency-evidence-tests-"))
+
+# The webhook tests' receiver (pytest-httpserver) listens on plain http on 127.0.0.1.
+WEBHOOK_ALLOW_PRIVATE_URLS = True
+
+# Request rate limits are off for the suite: ids repeat across tests and the local-memory
+# cache outlives each test, so counts would leak. tests/integrations/test_throttling.py
+# switches them on with tiny rates.
+API_KEY_RATE_LIMIT = None
+USER_RATE_LIMIT = None

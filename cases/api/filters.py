@@ -19,6 +19,7 @@ class CaseFilter(django_filters.FilterSet):
     platform = django_filters.MultipleChoiceFilter(field_name="shop__platform", choices=Platform.choices)
     organisation = django_filters.NumberFilter(field_name="organisation_id")
     shop = django_filters.NumberFilter(field_name="shop_id")
+    external_reference = django_filters.CharFilter(label="The caller's own reference for the case (exact).")
     violation_type = django_filters.MultipleChoiceFilter(choices=ViolationType.choices)
     overdue = django_filters.BooleanFilter(
         method="filter_overdue",

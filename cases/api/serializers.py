@@ -201,6 +201,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
             "notice_received_at",
             "appeal_deadline",
             "penalty_points",
+            "external_reference",
             "assignee",
             "flagged_order_count",
             "appeal_attempts_used",
@@ -288,6 +289,14 @@ class CaseDetailsInputSerializer(serializers.Serializer[dict[str, Any]]):
 
 class CaseCreateSerializer(CaseDetailsInputSerializer):
     flagged_orders = FlaggedOrderInputSerializer(many=True, required=False)
+    external_reference = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The caller's own reference for the case (unique within the organisation); "
+        "find the case again with ?external_reference=.",
+    )
 
 
 class TransitionInputSerializer(serializers.Serializer[dict[str, Any]]):

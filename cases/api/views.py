@@ -20,6 +20,7 @@ from cases.api import serializers as s
 from cases.api.filters import CaseFilter
 from cases.models import Case
 from evidence import rules as evidence_rules
+from integrations.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_responses, idempotent
 
 
 class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
@@ -59,7 +60,21 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(s.CaseDetailSerializer(self._case()).data)
 
-    @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseDetailSerializer})
+    @extend_schema(
+        request=s.CaseCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=idempotency_responses(
+            {
+                201: s.CaseDetailSerializer,
+                409: OpenApiResponse(
+                    ErrorSerializer,
+                    description="duplicate_external_reference: the organisation already has a case with this "
+                    "external_reference; details.case is its id.",
+                ),
+            }
+        ),
+    )
+    @idempotent
     def create(self, request: Request) -> Response:
         """Open a case at intake from a violation notice, optionally with its flagged orders."""
         data = s.CaseCreateSerializer(data=request.data)
@@ -84,13 +99,15 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     @extend_schema(
         methods=["POST"],
         request=s.TransitionInputSerializer,
-        responses={200: s.CaseDetailSerializer, **TRANSITION_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=idempotency_responses({200: s.CaseDetailSerializer, **TRANSITION_RESPONSES}),
         description=(
             "Take one transition. 409: not possible from the current state, or the case changed; "
             "400: unmet conditions (all listed); 403: role may not; 404: not visible."
         ),
     )
     @action(detail=True, methods=["get", "post"], filter_backends=[])
+    @idempotent
     def transitions(self, request: Request, pk: str) -> Response:
         case = self._case()
         if request.method == "GET":
@@ -181,19 +198,22 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
 
     @extend_schema(
         request={"multipart/form-data": s.FlaggedOrderImportInputSerializer},
-        responses={
-            201: s.FlaggedOrderImportResultSerializer,
-            200: OpenApiResponse(s.FlaggedOrderImportResultSerializer, description="Dry run: nothing was written."),
-            400: OpenApiResponse(
-                ErrorSerializer,
-                description=(
-                    "Nothing imported. A bad file, mapping or missing required column: details.fields. "
-                    "Bad rows: details.rows lists {row, column, field, message} (row 1 is the header; "
-                    "at most 500 listed) and details.error_count counts them all."
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=idempotency_responses(
+            {
+                201: s.FlaggedOrderImportResultSerializer,
+                200: OpenApiResponse(s.FlaggedOrderImportResultSerializer, description="Dry run: nothing was written."),
+                400: OpenApiResponse(
+                    ErrorSerializer,
+                    description=(
+                        "Nothing imported. A bad file, mapping or missing required column: details.fields. "
+                        "Bad rows: details.rows lists {row, column, field, message} (row 1 is the header; "
+                        "at most 500 listed) and details.error_count counts them all."
+                    ),
                 ),
-            ),
-            **CONFLICT_RESPONSES,
-        },
+                **CONFLICT_RESPONSES,
+            }
+        ),
     )
     @action(
         detail=True,
@@ -202,6 +222,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         filter_backends=[],
         parser_classes=[MultiPartParser, FormParser],
     )
+    @idempotent
     def orders_import(self, request: Request, pk: str) -> Response:
         """Import the platform's export of flagged orders (CSV or XLSX): every row is valid and imported, or none."""
         case = self._case()

@@ -5,26 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0006_follow_up_cadence_deadline_events'),
-        ('organisations', '0001_initial'),
+        ("cases", "0006_follow_up_cadence_deadline_events"),
+        ("organisations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='event_sequence',
+            model_name="case",
+            name="event_sequence",
             field=models.PositiveBigIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='case',
-            name='external_reference',
+            model_name="case",
+            name="external_reference",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_reference', ''), _negated=True), fields=('organisation', 'external_reference'), name='one_case_per_external_reference'),
+            model_name="case",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_reference", ""), _negated=True),
+                fields=("organisation", "external_reference"),
+                name="one_case_per_external_reference",
+            ),
         ),
     ]

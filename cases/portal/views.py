@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,6 +19,18 @@ from cases.portal import serializers as s
 
 
 @extend_schema(tags=["portal"])
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "external_reference",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="Only the case with this external reference (exact).",
+            )
+        ]
+    )
+)
 class PortalCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     """A case of another organisation answers 404 on every path, exactly like a missing one."""
 
@@ -30,7 +43,11 @@ class PortalCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
-        return selectors.portal_case_list(user=current_user(self.request)).order_by("-created_at", "-id")
+        cases = selectors.portal_case_list(user=current_user(self.request)).order_by("-created_at", "-id")
+        external_reference = self.request.query_params.get("external_reference", "").strip()
+        if self.action == "list" and external_reference:
+            cases = cases.filter(external_reference=external_reference)
+        return cases
 
     def _case(self) -> Case:
         return selectors.portal_case_get(user=current_user(self.request), case_id=int(self.kwargs["pk"]))

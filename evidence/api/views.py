@@ -26,6 +26,7 @@ from evidence.api.filters import EvidenceFilter
 from evidence.downloads import evidence_file_response
 from evidence.models import EvidenceItem
 from evidence.uploads import install_upload_handler
+from integrations.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_responses, idempotent
 
 CASE_ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The case's id.")
 
@@ -102,8 +103,10 @@ class CaseEvidenceViewSet(viewsets.GenericViewSet[Any]):
 
     @extend_schema(
         request={"multipart/form-data": s.EvidenceUploadInputSerializer},
-        responses={201: s.EvidenceItemSerializer, **UPLOAD_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=idempotency_responses({201: s.EvidenceItemSerializer, **UPLOAD_RESPONSES}),
     )
+    @idempotent
     def create(self, request: Request, id: str) -> Response:
         """Upload one file for a flagged order of the case, or for the case as a whole (multipart)."""
         case = self._case()

@@ -22,7 +22,7 @@ from cases.models import Case
 ROOT = Path(__file__).resolve().parents[2]
 PO_PATH = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 MO_PATH = PO_PATH.with_suffix(".mo")
-SOURCE_DIRS = ("agency", "cases", "evidence", "workflows")
+SOURCE_DIRS = ("agency", "cases", "evidence", "workflows", "integrations")
 
 # Any call of a gettext function, and the one form makemessages and this test can both read:
 # a single plain string literal as the first argument. The project marks strings with _,

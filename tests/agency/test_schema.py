@@ -84,12 +84,37 @@ def test_security_schemes_are_token_and_session_cookie(schema: dict[str, Any]) -
     assert (cookie["type"], cookie["in"], cookie["name"]) == ("apiKey", "cookie", "sessionid")
 
 
+def test_api_key_scheme_is_documented(schema: dict[str, Any]) -> None:
+    scheme = schema["components"]["securitySchemes"]["apiKeyAuth"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert "Api-Key <key>" in scheme["description"]
+    assert {"apiKeyAuth": []} in schema["paths"]["/api/v1/cases/"]["get"]["security"]
+    assert "/api/v1/api-keys/{prefix}/revoke/" in schema["paths"]
+
+
 def test_staff_endpoints_require_auth_and_sign_in_does_not(schema: dict[str, Any]) -> None:
     case_list = schema["paths"]["/api/v1/cases/"]["get"]
     assert {"tokenAuth": []} in case_list["security"]
     assert {"cookieAuth": []} in case_list["security"]
     token = schema["paths"]["/api/v1/auth/token/"]["post"]
     assert token.get("security", []) in ([], [{}])
+
+
+def test_idempotent_writes_document_the_header_and_its_errors(schema: dict[str, Any]) -> None:
+    for path in (
+        "/api/v1/cases/",
+        "/api/v1/cases/{id}/transitions/",
+        "/api/v1/cases/{id}/orders/import/",
+        "/api/v1/cases/{id}/evidence/",
+    ):
+        operation = schema["paths"][path]["post"]
+        headers = [p for p in operation["parameters"] if p["in"] == "header" and p["name"] == "Idempotency-Key"]
+        assert len(headers) == 1, path
+        assert headers[0].get("required", False) is False
+        assert "422" in operation["responses"], path
+        assert "idempotency_key_in_progress" in operation["responses"]["409"]["description"], path
+    case_list = schema["paths"]["/api/v1/cases/"]["get"]
+    assert all(p["name"] != "Idempotency-Key" for p in case_list.get("parameters", []))
 
 
 def test_transitions_post_documents_its_errors(schema: dict[str, Any]) -> None:

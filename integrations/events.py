@@ -1,0 +1,124 @@
+"""Writing domain events to the transactional outbox, from the case history row that caused them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, transaction
+
+from cases.models import Case, CaseEvent, EventKind
+from integrations.models import EventType, OutboxEvent
+
+# One history kind, one event type. A state change can say more: the two appeal
+# transitions also write their own event (after the state change, in the same transaction).
+KIND_TO_EVENT: dict[str, str] = {
+    EventKind.CREATED: EventType.CASE_CREATED,
+    EventKind.STATE_CHANGED: EventType.CASE_STATE_CHANGED,
+    EventKind.ASSIGNED: EventType.CASE_ASSIGNED,
+    EventKind.FLAGGED_ORDERS_IMPORTED: EventType.ORDERS_IMPORTED,
+    EventKind.FLAGGED_ORDERS_ADDED: EventType.ORDERS_IMPORTED,
+    EventKind.EVIDENCE_UPLOADED: EventType.EVIDENCE_UPLOADED,
+    EventKind.EVIDENCE_REVIEWED: EventType.EVIDENCE_REVIEWED,
+    EventKind.EVIDENCE_REQUESTED: EventType.EVIDENCE_REQUESTED,
+    EventKind.REMINDER_SENT: EventType.DEADLINE_DUE_SOON,
+    EventKind.DEADLINE_MISSED: EventType.DEADLINE_MISSED,
+}
+TRANSITION_EVENTS: dict[str, str] = {
+    "submit_appeal": EventType.APPEAL_SUBMITTED,
+    "record_outcome": EventType.OUTCOME_RECORDED,
+}
+
+
+def event_types_for(case_event: CaseEvent) -> list[str]:
+    """The event types one history row gives rise to, in the order they are written (maybe none)."""
+    first = KIND_TO_EVENT.get(case_event.kind)
+    if first is None:
+        return []
+    types = [first]
+    if case_event.kind == EventKind.STATE_CHANGED and isinstance(case_event.new_value, dict):
+        extra = TRANSITION_EVENTS.get(str(case_event.new_value.get("transition", "")))
+        if extra:
+            types.append(extra)
+    return types
+
+
+def case_snapshot(case: Case) -> dict[str, Any]:
+    """The compact view of a case every event carries; nothing internal (no notes, no reasons)."""
+    return {
+        "id": case.pk,
+        "reference": case.reference,
+        "external_reference": case.external_reference,
+        "organisation": case.organisation_id,
+        "state": case.state,
+        "outcome": case.outcome,
+        "assignee": case.assignee_id,
+        "flagged_order_count": case.flagged_order_count,
+        "updated_at": case.updated_at,
+    }
+
+
+def _next_sequence(case: Case) -> int:
+    """Take the case's next event number.
+
+    The UPDATE locks the case row until the transaction ends, so a second transaction
+    writing an event for the same case waits here: sequence numbers are handed out, and
+    committed, in order. (RETURNING needs PostgreSQL or SQLite 3.35+.)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_case SET event_sequence = event_sequence + 1 WHERE id = %s RETURNING event_sequence",
+            [case.pk],
+        )
+        row = cursor.fetchone()
+    sequence = int(row[0])
+    # Keep the instance in step, so that a later full save() of it does not write the old number back.
+    case.event_sequence = sequence
+    return sequence
+
+
+def outbox_event_write(*, case: Case, type: str, values: Any, occurred_at: Any) -> OutboxEvent:
+    """Write one outbox event for a case; call inside the transaction that made the change.
+
+    Once that transaction commits, a dispatcher run is queued; beat runs one every few
+    seconds as well, so an event whose task is lost (broker restart) still goes out.
+    """
+    event = OutboxEvent.objects.create(
+        type=type,
+        case=case,
+        organisation_id=case.organisation_id,
+        sequence=_next_sequence(case),
+        occurred_at=occurred_at,
+        data={"case": case_snapshot(case), "values": values},
+    )
+    _dispatch_on_commit()
+    return event
+
+
+def _dispatch_on_commit() -> None:
+    """Queue one dispatcher run for when the transaction commits, however many events it writes.
+
+    A callback registered inside a savepoint that rolls back is dropped with it, so the
+    next event outside that savepoint registers a new one.
+    """
+    from integrations.tasks import queue_dispatch
+
+    if any(entry[1] is queue_dispatch for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(queue_dispatch, robust=True)
+
+
+def event_from_case_event(case_event: CaseEvent) -> list[OutboxEvent]:
+    """Write the outbox event(s) for one case history row; other kinds write nothing.
+
+    The event carries the row's new values but never its ``reason``: reasons can be the
+    agency's internal notes.
+    """
+    return [
+        outbox_event_write(
+            case=case_event.case,
+            type=event_type,
+            values=case_event.new_value,
+            occurred_at=case_event.created_at,
+        )
+        for event_type in event_types_for(case_event)
+    ]

@@ -1,0 +1,141 @@
+"""Cases under the integrator's own reference: set at creation, unique per organisation, searchable."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from cases import services
+from cases.models import Case, CaseEvent, EventKind
+from tests.cases.test_api_staff import create_payload, jsonable_order
+from tests.factories import ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+CASES = "/api/v1/cases/"
+PORTAL_CASES = "/api/v1/portal/cases/"
+
+
+def create(client, shop, reference, **overrides):
+    return client.post(CASES, create_payload(shop, external_reference=reference, **overrides), format="json")
+
+
+def test_a_case_and_its_orders_are_created_in_one_request_with_an_external_reference(api, intake, blossom_shop):
+    payload = create_payload(
+        blossom_shop, external_reference="ERP-2026-0042", flagged_orders=[jsonable_order(i) for i in range(3)]
+    )
+
+    response = api(intake).post(CASES, payload, format="json")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["external_reference"] == "ERP-2026-0042"
+    assert body["flagged_order_count"] == 3
+    case = Case.objects.get()
+    assert case.external_reference == "ERP-2026-0042"
+    assert case.flagged_orders.count() == 3
+    assert CaseEvent.objects.filter(case=case, kind=EventKind.CREATED).count() == 1
+
+
+def test_without_an_external_reference_it_is_blank_and_never_clashes(api, intake, blossom_shop):
+    client = api(intake)
+
+    first = client.post(CASES, create_payload(blossom_shop), format="json")
+    second = create(client, blossom_shop, "")
+
+    assert first.status_code == second.status_code == 201
+    assert first.json()["external_reference"] == second.json()["external_reference"] == ""
+
+
+def test_staff_find_a_case_by_its_external_reference(api, intake, supervisor, blossom_shop):
+    wanted = create(api(intake), blossom_shop, "ERP-1").json()
+    create(api(intake), blossom_shop, "ERP-10")
+    create(api(intake), blossom_shop, "")
+
+    response = api(supervisor).get(CASES, {"external_reference": "ERP-1"})
+
+    assert response.status_code == 200
+    assert [case["id"] for case in response.json()["results"]] == [wanted["id"]]
+    assert response.json()["results"][0]["external_reference"] == "ERP-1"
+
+
+def test_the_client_finds_its_case_by_external_reference_and_others_do_not(api, intake, alice, charlie, blossom_shop):
+    wanted = create(api(intake), blossom_shop, "ERP-7").json()
+    create(api(intake), blossom_shop, "ERP-8")
+
+    mine = api(alice).get(PORTAL_CASES, {"external_reference": "ERP-7"})
+    theirs = api(charlie).get(PORTAL_CASES, {"external_reference": "ERP-7"})
+    unfiltered = api(alice).get(PORTAL_CASES)
+
+    assert mine.status_code == 200
+    assert [case["id"] for case in mine.json()["results"]] == [wanted["id"]]
+    assert theirs.status_code == 200
+    assert theirs.json()["results"] == []
+    assert len(unfiltered.json()["results"]) == 2
+
+
+def test_a_taken_external_reference_answers_409_with_the_existing_case(api, intake, blossom_shop):
+    client = api(intake)
+    existing = create(client, blossom_shop, "ERP-9").json()
+
+    response = create(client, blossom_shop, "ERP-9", penalty_points=1)
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "duplicate_external_reference"
+    assert error["details"] == {"case": existing["id"]}
+    assert Case.objects.count() == 1
+    # The integrator can fetch the case it already made.
+    assert client.get(f"{CASES}{existing['id']}/").json()["external_reference"] == "ERP-9"
+
+
+def test_the_clash_is_checked_per_organisation_across_its_shops(api, intake, blossom_shop, blossom):
+    other_shop = ShopFactory.create(organisation=blossom)
+    create(api(intake), blossom_shop, "ERP-11")
+
+    response = create(api(intake), other_shop, "ERP-11")
+
+    assert response.status_code == 409
+
+
+def test_another_organisation_may_use_the_same_external_reference(api, intake, blossom_shop, star_shop):
+    client = api(intake)
+
+    first = create(client, blossom_shop, "ERP-1")
+    second = create(client, star_shop, "ERP-1")
+
+    assert first.status_code == second.status_code == 201
+    assert Case.objects.filter(external_reference="ERP-1").count() == 2
+
+
+def test_an_external_reference_over_100_characters_is_refused(api, intake, blossom_shop):
+    response = create(api(intake), blossom_shop, "x" * 101)
+
+    assert response.status_code == 400
+    assert "external_reference" in response.json()["error"]["details"]["fields"]
+    assert not Case.objects.exists()
+
+
+def test_the_service_refuses_a_taken_reference_too(intake, blossom_shop):
+    services.case_create(
+        actor=intake,
+        shop=blossom_shop,
+        violation_type="fake_transaction",
+        notice_received_at=timezone.now(),
+        external_reference="ERP-3",
+    )
+
+    with pytest.raises(services.DuplicateExternalReference):
+        services.case_create(
+            actor=intake,
+            shop=blossom_shop,
+            violation_type="fake_transaction",
+            notice_received_at=timezone.now(),
+            external_reference=" ERP-3 ",
+        )
+
+
+def test_the_filter_needs_sign_in_and_the_staff_list_a_staff_role(api, alice, blossom_shop):
+    assert api().get(CASES, {"external_reference": "x"}).status_code == 401
+    assert api(alice).get(CASES, {"external_reference": "x"}).status_code == 403
+    assert api().get(PORTAL_CASES, {"external_reference": "x"}).status_code == 401
