@@ -71,10 +71,9 @@ def _evidence_sentence(event: CaseEvent) -> str:
     if event.kind == EventKind.EVIDENCE_REQUESTED:
         if new.get("reopened"):
             return _("A request for evidence is open again: an item you sent cannot be used.")
-        due = parse_datetime(str(new.get("due_at", "")))
         return _("We need evidence from you: %(count)s item(s), by %(due)s.") % {
             "count": new.get("items", "?"),
-            "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M") if due else "?",
+            "due": _when(new.get("due_at")),
         }
     if event.kind == EventKind.EVIDENCE_REQUEST_FULFILLED:
         return _("Thank you: everything we asked for has arrived.")

@@ -165,15 +165,7 @@ def _claim(*, caller: str, key: str, request: Request, request_hash: str) -> Ide
                 status=422,
             )
         if existing.response_status is None:
-            return Response(
-                error_body(
-                    "idempotency_key_in_progress",
-                    _("A request with this Idempotency-Key is still being processed; retry shortly."),
-                    {"header": HEADER},
-                ),
-                status=409,
-                headers={"Retry-After": "1"},
-            )
+            return _in_progress()
         replay = HttpResponse(
             bytes(existing.response_body or b""),
             status=existing.response_status,
@@ -182,6 +174,10 @@ def _claim(*, caller: str, key: str, request: Request, request_hash: str) -> Ide
         replay[REPLAYED_HEADER] = "true"
         return replay
     # Three collisions in a row with records that vanish: let the client retry.
+    return _in_progress()
+
+
+def _in_progress() -> Response:
     return Response(
         error_body(
             "idempotency_key_in_progress",

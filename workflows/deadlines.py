@@ -581,31 +581,25 @@ def stage_sla_start(case: Case, *, actor: User | None) -> Deadline | None:
     )
 
 
-def _stage_sla_met(case: Case, *, actor: User | None, old_state: str) -> None:
-    reason = _("The case left “%(state)s”.") % {"state": CaseState(old_state).label}
+def _meet_outstanding(case: Case, kind: str, *, actor: User | None, reason: str, **match: Any) -> None:
+    """Mark the case's open deadlines of ``kind`` met, and its missed ones met late."""
     for deadline in (
         Deadline.objects.select_for_update()
-        .filter(case_id=case.pk, kind=DeadlineKind.STAGE_SLA, stage=old_state)
+        .filter(case_id=case.pk, kind=kind, **match)
         .filter(Q(status=DeadlineStatus.OPEN) | Q(status=DeadlineStatus.MISSED, met_at__isnull=True))
     ):
         deadline.case = case
         deadline_close(deadline, status=DeadlineStatus.MET, actor=actor, reason=reason)
 
 
+def _stage_sla_met(case: Case, *, actor: User | None, old_state: str) -> None:
+    reason = _("The case left “%(state)s”.") % {"state": CaseState(old_state).label}
+    _meet_outstanding(case, DeadlineKind.STAGE_SLA, actor=actor, reason=reason, stage=old_state)
+
+
 def follow_up_restart(case: Case, *, actor: User | None, since: dt.datetime) -> Deadline | None:
     """The next contact with the platform is due within the profile's maximum silence of ``since``."""
-    _close_all(
-        case,
-        [DeadlineKind.PLATFORM_FOLLOW_UP],
-        status=DeadlineStatus.MET,
-        actor=actor,
-        reason=_("The platform was contacted."),
-    )
-    for missed in Deadline.objects.filter(
-        case_id=case.pk, kind=DeadlineKind.PLATFORM_FOLLOW_UP, status=DeadlineStatus.MISSED, met_at__isnull=True
-    ):
-        missed.case = case
-        deadline_close(missed, status=DeadlineStatus.MET, actor=actor, reason=_("The platform was contacted."))
+    _meet_outstanding(case, DeadlineKind.PLATFORM_FOLLOW_UP, actor=actor, reason=_("The platform was contacted."))
     if case.state != CaseState.SUBMITTED:
         return None
     profile = case.rule_profile
