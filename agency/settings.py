@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "evidence",
     "workflows",
     "integrations",
+    "billing",
+    "recovery",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -285,6 +288,10 @@ SPECTACULAR_SETTINGS = {
         "WindowUnitEnum": "cases.models.WindowUnit",
         "WebhookEventTypeEnum": "integrations.models.EventType",
         "WebhookDeliveryStatusEnum": "integrations.models.DeliveryStatus",
+        "QuoteStatusEnum": "billing.models.QuoteStatus",
+        "RecoveryTaskStatusEnum": "recovery.models.TaskStatus",
+        "RecoveryTaskOwnerEnum": "recovery.models.TaskOwner",
+        "PlatformEnum": "agency.organisations.models.Platform",
     },
 }
 
@@ -301,6 +308,15 @@ LOGGING = {
 # How many appeal attempts a case gets when nothing more specific is known. Platform rule
 # profiles (evidence work) replace this per platform and violation type.
 DEFAULT_APPEAL_ATTEMPT_LIMIT = int(os.environ.get("DEFAULT_APPEAL_ATTEMPT_LIMIT", "2"))
+
+# Automatic assignment at intake (cases.assignment): a case goes to the eligible case
+# manager with the least open work, where work = CASE_WEIGHT x open cases + ORDER_WEIGHT
+# x open flagged orders, so one 200-order case counts for more than a 3-order one.
+AUTO_ASSIGN_AT_INTAKE = os.environ.get("AUTO_ASSIGN_AT_INTAKE", "1") == "1"
+ASSIGNMENT_CASE_WEIGHT = int(os.environ.get("ASSIGNMENT_CASE_WEIGHT", "10"))
+ASSIGNMENT_ORDER_WEIGHT = int(os.environ.get("ASSIGNMENT_ORDER_WEIGHT", "1"))
+# A supplement request entered without the platform's due time is due this many hours after it arrived.
+SUPPLEMENT_DEFAULT_HOURS = int(os.environ.get("SUPPLEMENT_DEFAULT_HOURS", "48"))
 
 # --- Evidence -------------------------------------------------------------------------
 EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))

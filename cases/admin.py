@@ -8,7 +8,22 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from cases.models import AppealAttempt, Case, CaseEvent, FlaggedOrder, PlatformRuleProfile, ReferenceSequence
+from cases.models import (
+    AppealAttempt,
+    Assessment,
+    Case,
+    CaseEvent,
+    CaseMessage,
+    CaseNote,
+    CaseStateSpan,
+    FlaggedOrder,
+    OrderCause,
+    OrderOutcome,
+    PlatformRuleProfile,
+    ReferenceSequence,
+    SupplementRequest,
+    SupplementResponse,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -86,6 +101,67 @@ class PlatformRuleProfileAdmin(admin.ModelAdmin):
 
 @admin.register(AppealAttempt)
 class AppealAttemptAdmin(ReadOnlyAdmin):
-    list_display = ("case", "number", "submitted_at", "submitted_by")
-    search_fields = ("case__reference",)
+    list_display = ("case", "number", "platform_reference", "submitted_at", "submitted_by", "decided_at", "outcome")
+    list_filter = ("outcome",)
+    search_fields = ("case__reference", "platform_reference")
     list_select_related = ("case", "submitted_by")
+
+
+@admin.register(OrderOutcome)
+class OrderOutcomeAdmin(ReadOnlyAdmin):
+    list_display = ("attempt", "order", "result", "points_restored")
+    list_filter = ("result",)
+    search_fields = ("order__platform_order_id", "attempt__case__reference")
+    list_select_related = ("attempt", "order")
+
+
+@admin.register(SupplementRequest)
+class SupplementRequestAdmin(ReadOnlyAdmin):
+    list_display = ("case", "attempt", "received_at", "due_at", "status")
+    list_filter = ("status",)
+    search_fields = ("case__reference", "platform_reference")
+    list_select_related = ("case", "attempt")
+
+
+@admin.register(SupplementResponse)
+class SupplementResponseAdmin(ReadOnlyAdmin):
+    list_display = ("request", "responded_at", "responded_by")
+    list_select_related = ("request", "responded_by")
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ReadOnlyAdmin):
+    list_display = ("case", "recommendation", "merit_score", "assessed_by", "updated_at")
+    list_filter = ("recommendation",)
+    search_fields = ("case__reference",)
+    list_select_related = ("case", "assessed_by")
+
+
+@admin.register(OrderCause)
+class OrderCauseAdmin(ReadOnlyAdmin):
+    list_display = ("order", "case", "cause", "updated_by", "updated_at")
+    list_filter = ("cause",)
+    list_select_related = ("order", "case", "updated_by")
+
+
+@admin.register(CaseNote)
+class CaseNoteAdmin(ReadOnlyAdmin):
+    list_display = ("case", "author", "created_at")
+    search_fields = ("case__reference",)
+    list_select_related = ("case", "author")
+
+
+@admin.register(CaseMessage)
+class CaseMessageAdmin(ReadOnlyAdmin):
+    list_display = ("case", "author", "from_client", "created_at")
+    list_filter = ("from_client",)
+    search_fields = ("case__reference",)
+    list_select_related = ("case", "author")
+
+
+@admin.register(CaseStateSpan)
+class CaseStateSpanAdmin(ReadOnlyAdmin):
+    list_display = ("case", "state", "entered_at", "left_at", "seconds")
+    list_filter = ("state",)
+    search_fields = ("case__reference",)
+    list_select_related = ("case",)

@@ -68,6 +68,11 @@ class Outcome(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+class OrderResult(models.TextChoices):
+    CLEARED = "cleared", _("Cleared")
+    UPHELD = "upheld", _("Upheld")
+
+
 class GoodsType(models.TextChoices):
     PHYSICAL = "physical", _("Physical goods")
     VIRTUAL = "virtual", _("Virtual goods")
@@ -188,10 +193,21 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # Kept by cases.services in the same transaction that adds orders, so that lists and
     # the portal read it without counting rows on every request.
     flagged_order_count = models.PositiveIntegerField(default=0, editable=False)
+    # Orders still to win: in the appeal (not excluded) and not cleared. Kept by the same
+    # services (orders added, excluded or included, outcomes recorded) so that workload
+    # and automatic assignment sum cases, not millions of orders.
+    open_order_count = models.PositiveIntegerField(default=0, editable=False)
     # The last sequence number given to one of the case's outbox events (integrations).
     event_sequence = models.PositiveBigIntegerField(default=0, editable=False)
     appeal_attempt_limit = models.PositiveSmallIntegerField(default=default_attempt_limit)
     outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    # The outcome in numbers, kept by cases.appeals when an outcome is recorded: orders
+    # cleared and still upheld over every attempt, points restored, and when it was decided.
+    # Stored so that reports aggregate cases, not millions of orders.
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    orders_cleared = models.PositiveIntegerField(default=0)
+    orders_upheld = models.PositiveIntegerField(default=0)
+    points_restored = models.PositiveIntegerField(default=0)
     state = FSMField(default=CaseState.INTAKE, choices=CaseState.choices, protected=True, db_index=True)
     state_changed_at = models.DateTimeField(default=timezone.now)
     closing_reason = models.TextField(blank=True, help_text=_("Why the case was declined or withdrawn."))
@@ -206,6 +222,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["assignee", "state"]),
             models.Index(fields=["organisation", "state"]),
+            models.Index(fields=["outcome_at"], condition=~models.Q(outcome=""), name="case_outcome_at"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -224,7 +241,18 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     # The fields a transition may change; services save only these so that a transition
     # never writes back a stale copy of something another request changed meanwhile.
-    TRANSITION_FIELDS = ("state", "state_changed_at", "appeal_attempts_used", "outcome", "closing_reason", "updated_at")
+    TRANSITION_FIELDS = (
+        "state",
+        "state_changed_at",
+        "appeal_attempts_used",
+        "outcome",
+        "outcome_at",
+        "orders_cleared",
+        "orders_upheld",
+        "points_restored",
+        "closing_reason",
+        "updated_at",
+    )
 
     @property
     def is_open(self) -> bool:
@@ -260,6 +288,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=CaseState.ASSESSMENT,
         target=CaseState.EVIDENCE,
+        conditions=[conditions.quote_accepted],
         permission=staff_roles(*CASE_WORKERS),
         custom={"label": _("Accept the case")},
     )
@@ -313,6 +342,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[CaseState.RESOLVED, CaseState.REPUTATION_RECOVERY],
         target=CaseState.CLOSED,
+        conditions=[conditions.recovery_plan_finished],
         permission=staff_roles(*CASE_WORKERS),
         custom={"label": _("Close")},
     )
@@ -350,6 +380,9 @@ class FlaggedOrder(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     exclusion_reason = models.TextField(blank=True)
+    # The platform's latest decision on this order (cases.appeals): blank until an outcome.
+    outcome = models.CharField(max_length=16, choices=OrderResult.choices, blank=True)
+    points_restored = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["order_time", "id"]
@@ -398,6 +431,22 @@ class EventKind(models.TextChoices):
     CLOCKS_PAUSED = "clocks_paused", _("Clocks paused")
     CLOCKS_RESUMED = "clocks_resumed", _("Clocks resumed")
     PLATFORM_CONTACTED = "platform_contacted", _("Platform contacted")
+    AUTO_ASSIGNMENT_FAILED = "auto_assignment_failed", _("No case manager could be assigned")
+    ASSESSMENT_RECORDED = "assessment_recorded", _("Assessment recorded")
+    QUOTE_PROPOSED = "quote_proposed", _("Fee quote proposed")
+    QUOTE_WITHDRAWN = "quote_withdrawn", _("Fee quote withdrawn")
+    QUOTE_ACCEPTED = "quote_accepted", _("Fee quote accepted")
+    QUOTE_REJECTED = "quote_rejected", _("Fee quote rejected")
+    FEE_DUE_COMPUTED = "fee_due_computed", _("Fee due computed")
+    NOTE_ADDED = "note_added", _("Internal note added")
+    MESSAGE_POSTED = "message_posted", _("Message posted")
+    ATTEMPT_UPDATED = "attempt_updated", _("Appeal attempt updated")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("Platform asked for more material")
+    SUPPLEMENT_ANSWERED = "supplement_answered", _("Supplement sent to the platform")
+    ORDER_OUTCOMES_RECORDED = "order_outcomes_recorded", _("Outcome recorded per order")
+    RECOVERY_PLAN_CREATED = "recovery_plan_created", _("Recovery plan created")
+    RECOVERY_TASK_CHANGED = "recovery_task_changed", _("Recovery task changed")
+    RECOVERY_PLAN_WAIVED = "recovery_plan_waived", _("Recovery plan waived")
 
 
 class AppendOnlyQuerySet(models.QuerySet["CaseEvent"]):
@@ -451,7 +500,9 @@ class AppealAttempt(models.Model):
 
     ``manifest`` lists every evidence item (id, order, kind, SHA-256) that went in, so the
     agency can always say what the platform saw on each attempt, even after items are
-    superseded for the next one.
+    superseded for the next one. An attempt is in flight until its outcome is recorded
+    (``decided_at``); a platform handles one appeal per violation at a time, so a case
+    has at most one attempt in flight, which the database enforces too.
     """
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="appeal_attempts")
@@ -459,10 +510,212 @@ class AppealAttempt(models.Model):
     submitted_at = models.DateTimeField(default=timezone.now)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     manifest = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+    # The number the platform gives the appeal (申诉单号), entered when the platform issues it.
+    platform_reference = models.CharField(max_length=100, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # This attempt's own result over the orders it appealed (the case's outcome is cumulative).
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    orders_cleared = models.PositiveIntegerField(default=0)
+    orders_upheld = models.PositiveIntegerField(default=0)
+    points_restored = models.PositiveIntegerField(default=0)
+    outcome_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["case", "number"]
-        constraints = [models.UniqueConstraint(fields=["case", "number"], name="one_attempt_number_per_case")]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "number"], name="one_attempt_number_per_case"),
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(decided_at__isnull=True), name="one_attempt_in_flight_per_case"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} attempt {self.number}"
+
+
+class OrderOutcome(models.Model):
+    """The platform's decision on one order in one appeal attempt (the order keeps the latest)."""
+
+    attempt = models.ForeignKey(AppealAttempt, on_delete=models.PROTECT, related_name="order_outcomes")
+    order = models.ForeignKey(FlaggedOrder, on_delete=models.PROTECT, related_name="outcomes")
+    result = models.CharField(max_length=16, choices=OrderResult.choices)
+    points_restored = models.PositiveIntegerField(default=0)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["attempt", "order"]
+        constraints = [models.UniqueConstraint(fields=["attempt", "order"], name="one_outcome_per_order_per_attempt")]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id}/{self.order_id}: {self.result}"
+
+
+class SupplementStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ANSWERED = "answered", _("Answered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class SupplementRequest(models.Model):
+    """The platform asked for more material on an attempt in flight, by a due time of its own."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="supplement_requests")
+    attempt = models.ForeignKey(AppealAttempt, on_delete=models.PROTECT, related_name="supplement_requests")
+    received_at = models.DateTimeField()
+    description = models.TextField()
+    due_at = models.DateTimeField()
+    platform_reference = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=16, choices=SupplementStatus.choices, default=SupplementStatus.OPEN)
+    deadline = models.OneToOneField(
+        "workflows.Deadline", null=True, blank=True, on_delete=models.PROTECT, related_name="supplement_request"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["case", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} supplement {self.pk} ({self.status})"
+
+
+class SupplementResponse(models.Model):
+    """What the agency sent the platform in answer to a supplement request."""
+
+    request = models.ForeignKey(SupplementRequest, on_delete=models.PROTECT, related_name="responses")
+    responded_at = models.DateTimeField(default=timezone.now)
+    responded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    summary = models.TextField()
+    # Evidence items sent with the answer: [{"item", "order", "kind", "sha256"}].
+    manifest = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["responded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} response {self.pk}"
+
+
+class SuspectedCause(models.TextChoices):
+    PROMOTION_MISREAD = "promotion_misread", _("A normal promotion misread as fake trading")
+    COMPETITOR_BRUSHING = "competitor_brushing", _("A competitor's malicious brushing")
+    EMPLOYEE_ERROR = "employee_error", _("An employee's mistake")
+    GENUINE_VIOLATION = "genuine_violation", _("A genuine violation")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Recommendation(models.TextChoices):
+    TAKE = "take", _("Take the case")
+    DECLINE = "decline", _("Decline the case")
+
+
+class Assessment(models.Model):
+    """Step 2: why the platform flagged the shop, whether to take the case, and how to win it.
+
+    Internal to the agency: the client sees the fee quote that follows, never this.
+    """
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="assessment")
+    causes = models.JSONField(default=list, blank=True, help_text=_("Suspected causes (SuspectedCause codes)."))
+    cause_notes = models.TextField(blank=True)
+    merit_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("The estimated chance of success, 0 to 100.")
+    )
+    strategy = models.TextField(blank=True)
+    recommendation = models.CharField(max_length=16, choices=Recommendation.choices, blank=True)
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(merit_score__isnull=True) | models.Q(merit_score__lte=100),
+                name="merit_score_at_most_100",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"assessment of {self.case_id}"
+
+
+class OrderCause(models.Model):
+    """The suspected cause for one flagged order, where it differs from the case's."""
+
+    order = models.OneToOneField(FlaggedOrder, on_delete=models.PROTECT, related_name="suspected_cause")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="order_causes")
+    cause = models.CharField(max_length=32, choices=SuspectedCause.choices)
+    note = models.TextField(blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.cause}"
+
+
+class CaseNote(models.Model):
+    """An internal note on a case: staff only, never shown to a client or sent to an integration."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.case_id}"
+
+
+class CaseMessage(models.Model):
+    """One message in the thread between the agency and the client on a case."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_client = models.BooleanField()
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} on {self.case_id}"
+
+
+class CaseStateSpan(models.Model):
+    """A stretch of time a case spent in one state; ``left_at`` is empty while it is there.
+
+    Written by the transition service beside the history row, so that reports take the
+    median time per state with one aggregate query instead of replaying history.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="state_spans")
+    state = models.CharField(max_length=32, choices=CaseState.choices)
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["case", "entered_at", "id"]
+        indexes = [
+            models.Index(fields=["state", "seconds"], condition=models.Q(left_at__isnull=False), name="span_closed")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(left_at__isnull=True), name="one_open_span_per_case"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.state} {self.entered_at}"

@@ -6,7 +6,7 @@ from django.contrib import admin
 from rest_framework_api_key.models import APIKey
 
 from cases.admin import ReadOnlyAdmin
-from integrations.models import ApiKey
+from integrations.models import ApiKey, IdempotencyRecord, OutboxEvent, WebhookDelivery, WebhookSubscription
 
 # The library's own key model is unused here (ApiKey replaces it); hide its admin page.
 if admin.site.is_registered(APIKey):
@@ -36,3 +36,35 @@ class ApiKeyAdmin(ReadOnlyAdmin):
         "revoked_at",
     )
     readonly_fields = fields
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "type", "case", "sequence")
+    list_filter = ("type",)
+    search_fields = ("case__reference",)
+    list_select_related = ("case",)
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ReadOnlyAdmin):
+    """Subscriptions are managed through /api/v1/webhooks/ (the secret is shown once there)."""
+
+    list_display = ("url", "organisation", "active", "created_at")
+    list_filter = ("active",)
+    exclude = ("secret",)
+    list_select_related = ("organisation",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "subscription", "event", "status", "attempts", "last_status_code", "delivered_at")
+    list_filter = ("status",)
+    list_select_related = ("subscription", "event")
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "caller", "method", "path", "response_status", "expires_at")
+    search_fields = ("key", "path")
+    exclude = ("response_body",)

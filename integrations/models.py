@@ -54,6 +54,15 @@ class EventType(models.TextChoices):
     OUTCOME_RECORDED = "appeal.outcome_recorded", _("Outcome recorded")
     DEADLINE_DUE_SOON = "deadline.due_soon", _("Deadline due soon")
     DEADLINE_MISSED = "deadline.missed", _("Deadline missed")
+    QUOTE_PROPOSED = "fee.quote_proposed", _("Fee quote proposed")
+    QUOTE_ACCEPTED = "fee.quote_accepted", _("Fee quote accepted")
+    QUOTE_REJECTED = "fee.quote_rejected", _("Fee quote rejected")
+    FEE_DUE_COMPUTED = "fee.amount_due_computed", _("Fee due computed")
+    MESSAGE_POSTED = "message.posted", _("Message posted")
+    SUPPLEMENT_REQUESTED = "appeal.supplement_requested", _("Platform asked for more material")
+    SUPPLEMENT_ANSWERED = "appeal.supplement_answered", _("Supplement sent to the platform")
+    RECOVERY_PLAN_CREATED = "recovery.plan_created", _("Recovery plan created")
+    RECOVERY_TASK_CHANGED = "recovery.task_changed", _("Recovery task changed")
 
 
 class OutboxEvent(models.Model):

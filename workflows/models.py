@@ -280,6 +280,11 @@ class NotificationKind(models.TextChoices):
     DEADLINE_MISSED = "deadline_missed", _("Deadline missed")
     DEADLINE_ESCALATION = "deadline_escalation", _("Missed deadline escalated")
     FOLLOW_UP_DUE = "follow_up_due", _("Time to follow up with the platform")
+    CASE_ASSIGNED = "case_assigned", _("Case assigned to you")
+    AUTO_ASSIGNMENT_FAILED = "auto_assignment_failed", _("A new case needs assigning")
+    QUOTE_PROPOSED = "quote_proposed", _("A fee quote is waiting for you")
+    QUOTE_DECIDED = "quote_decided", _("The client decided on the fee quote")
+    MESSAGE_RECEIVED = "message_received", _("New message on a case")
 
 
 class EmailStatus(models.TextChoices):

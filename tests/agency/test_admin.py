@@ -10,7 +10,7 @@ from django.urls import reverse
 from agency.accounts.models import Role
 from tests.factories import UserFactory
 
-PROJECT_APPS = {"accounts", "organisations", "cases", "evidence", "workflows"}
+PROJECT_APPS = {"accounts", "organisations", "cases", "evidence", "workflows", "integrations", "billing", "recovery"}
 
 
 @pytest.fixture
