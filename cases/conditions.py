@@ -77,3 +77,24 @@ def evidence_complete(case: Case) -> bool:
 @condition("outcome_not_accepted", _("The appeal was accepted; there is nothing to appeal again."))
 def outcome_not_accepted(case: Case) -> bool:
     return case.outcome != "accepted"
+
+
+@condition("quote_accepted", _("The client has not accepted a fee quote."))
+def quote_accepted(case: Case) -> bool:
+    # Imported here: billing builds on cases.
+    from billing.selectors import has_accepted_quote
+
+    return has_accepted_quote(case)
+
+
+@condition(
+    "recovery_plan_finished",
+    _("The reputation recovery plan is not finished: every task done and every check-in met, or the plan waived."),
+)
+def recovery_plan_finished(case: Case) -> bool:
+    """Only closing from reputation recovery needs the plan; closing from resolved does not."""
+    if case.state != "reputation_recovery":
+        return True
+    from recovery.selectors import plan_finished
+
+    return plan_finished(case)

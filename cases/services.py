@@ -17,17 +17,23 @@ from django_fsm import ConcurrentTransition
 from agency.accounts.models import Role, User
 from agency.errors import ConditionsUnmet, Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
 from agency.organisations.models import Shop
+from cases import appeals, assignment
 from cases import transitions as case_transitions
 from cases.history import record_case_event
 from cases.models import (
     EDITABLE_STATES,
     OPEN_STATES,
+    TERMINAL_STATES,
     Case,
     CaseState,
+    CaseStateSpan,
     EventKind,
     FlaggedOrder,
+    OrderResult,
     PlatformRuleProfile,
     ReferenceSequence,
+    SupplementRequest,
+    SupplementStatus,
 )
 from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS, CASE_WORKERS
 from cases.selectors import case_for_actor
@@ -142,9 +148,11 @@ def case_create(
         _check_external_reference_free(shop.organisation_id, external_reference)
         raise
     record_case_event(case=case, actor=actor, kind=EventKind.CREATED, new_value={"reference": case.reference})
+    CaseStateSpan.objects.create(case=case, state=case.state, entered_at=now)
     deadlines.on_case_created(case, actor=actor)
     if flagged_orders:
         _add_orders(case=case, actor=actor, orders=flagged_orders)
+    assignment.auto_assign_at_intake(case=case, actor=actor)
     return case
 
 
@@ -215,7 +223,12 @@ def case_update_details(*, case_id: int, actor: User, changes: Mapping[str, Any]
 
 @transaction.atomic
 def case_assign(*, case_id: int, actor: User, assignee_id: int | None, reason: str = "") -> Case:
-    """A supervisor assigns, reassigns or unassigns a case; the history keeps every change."""
+    """A supervisor assigns, reassigns or unassigns a case; the history keeps every change.
+
+    Taking a case from someone (reassigning or unassigning) needs a reason; the first
+    assignment may go without one. The new assignee is notified, and their
+    ``last_assigned_at`` (a tie-breaker for automatic assignment) moves to now.
+    """
     _require_role(actor, ASSIGNERS)
     case = _visible_case(actor, case_id, for_update=True)
     if case.state not in OPEN_STATES:
@@ -230,10 +243,15 @@ def case_assign(*, case_id: int, actor: User, assignee_id: int | None, reason: s
             raise InvalidInput(details={"fields": {"assignee": [_("Not an active case manager or supervisor.")]}})
     if case.assignee_id == assignee_id:
         return case
+    reason = reason.strip()
+    if case.assignee_id is not None and not reason:
+        raise InvalidInput(
+            details={"fields": {"reason": [_("Give a reason for taking the case from its current assignee.")]}}
+        )
     old = case.assignee_id
     case.assignee = assignee
     case.save(update_fields=["assignee", "updated_at"])
-    record_case_event(
+    event = record_case_event(
         case=case,
         actor=actor,
         kind=EventKind.ASSIGNED,
@@ -241,6 +259,9 @@ def case_assign(*, case_id: int, actor: User, assignee_id: int | None, reason: s
         new_value={"assignee": assignee_id},
         reason=reason,
     )
+    if assignee is not None:
+        User.objects.filter(pk=assignee.pk).update(last_assigned_at=timezone.now())
+        assignment.notify_assigned(case=case, assignee=assignee, actor=actor, reason=reason, event_id=event.pk)
     return case
 
 
@@ -300,7 +321,10 @@ def _add_orders(
     except IntegrityError as exc:
         # Another request added one of these orders after our check: nothing is written.
         raise Conflict(_("Some of these orders were added by someone else meanwhile.")) from exc
-    Case.objects.filter(pk=case.pk).update(flagged_order_count=F("flagged_order_count") + len(created))
+    Case.objects.filter(pk=case.pk).update(
+        flagged_order_count=F("flagged_order_count") + len(created),
+        open_order_count=F("open_order_count") + len(created),
+    )
     record_case_event(
         case=case,
         actor=actor,
@@ -372,6 +396,10 @@ def flagged_order_set_excluded(
     else:
         order.excluded_at, order.excluded_by, order.exclusion_reason = None, None, ""
     order.save(update_fields=["excluded_at", "excluded_by", "exclusion_reason"])
+    if order.outcome != OrderResult.CLEARED:
+        # A cleared order is no longer open work, whether it is in the appeal or not.
+        change = -1 if excluded else 1
+        Case.objects.filter(pk=case.pk).update(open_order_count=F("open_order_count") + change)
     record_case_event(
         case=case,
         actor=actor,
@@ -383,6 +411,17 @@ def flagged_order_set_excluded(
     return order
 
 
+def _state_span_move(case: Case, old_state: str) -> None:
+    """Close the span of the state the case left and open one for the state it entered."""
+    now = case.state_changed_at
+    open_span = CaseStateSpan.objects.filter(case_id=case.pk, left_at__isnull=True).first()
+    if open_span is not None:
+        open_span.left_at = now
+        open_span.seconds = max(0, int((now - open_span.entered_at).total_seconds()))
+        open_span.save(update_fields=["left_at", "seconds"])
+    CaseStateSpan.objects.create(case=case, state=case.state, entered_at=now)
+
+
 def case_transition(
     *,
     case_id: int,
@@ -391,6 +430,9 @@ def case_transition(
     reason: str = "",
     outcome: str = "",
     expected_state: str = "",
+    order_results: Sequence[Mapping[str, Any]] | None = None,
+    default_result: str = "",
+    outcome_note: str = "",
 ) -> Case:
     """Take one state-machine transition, or explain exactly why it cannot be taken.
 
@@ -399,6 +441,8 @@ def case_transition(
        permission (403), a state it cannot leave by this transition or a case that moved
        on since the caller looked (409), and unmet guards or missing inputs (400, all of
        them listed).
+       ``record_outcome`` takes ``outcome`` for the whole attempt, or ``order_results``
+       (with ``default_result``) per order; the case's outcome is derived (cases.appeals).
     3. Call the django-fsm transition, save, and write the history row in one transaction.
        No row lock is taken: ConcurrentTransitionMixin makes the UPDATE conditional on
        the state it read, so a concurrent transition that got there first turns this one
@@ -421,6 +465,12 @@ def case_transition(
                 details={"state": case.state, "allowed_from": list(spec.sources)},
             )
         inputs = {"reason": reason.strip(), "outcome": outcome}
+        outcome_plan = None
+        if name == "record_outcome" and (outcome or order_results is not None):
+            outcome_plan = appeals.outcome_resolve(
+                case=case, outcome=outcome, results=order_results, default_result=default_result
+            )
+            inputs["outcome"] = outcome_plan.attempt_outcome
         unmet = spec.unmet_conditions(case, inputs)
         if unmet:
             raise ConditionsUnmet(details={"unmet_conditions": unmet})
@@ -428,13 +478,23 @@ def case_transition(
         old_state = case.state
         getattr(case, name)(**{key: inputs[key] for key in spec.requires})
         case.state_changed_at = timezone.now()
+        if outcome_plan is not None:
+            appeals.outcome_apply_to_case(case, outcome_plan)
         try:
             case.save(update_fields=Case.TRANSITION_FIELDS)
         except ConcurrentTransition as exc:
             raise InvalidState(_("The case changed while this request was processed; reload and try again.")) from exc
         new_value: dict[str, Any] = {"state": case.state, "transition": name}
-        if name == "record_outcome":
-            new_value["outcome"] = case.outcome
+        _state_span_move(case, old_state)
+        if outcome_plan is not None:
+            new_value.update(
+                outcome=case.outcome,
+                attempt=outcome_plan.attempt.number,
+                attempt_outcome=outcome_plan.attempt_outcome,
+                orders_cleared=case.orders_cleared,
+                orders_upheld=case.orders_upheld,
+                points_restored=case.points_restored,
+            )
         if name == "submit_appeal":
             # Imported here: evidence builds on cases, and only this step needs it back.
             from evidence.submission import appeal_attempt_record
@@ -449,7 +509,25 @@ def case_transition(
             new_value=new_value,
             reason=inputs["reason"],
         )
+        if outcome_plan is not None:
+            # After the state change, so that history (and the client's timeline) reads
+            # "the platform decided" before the per-order detail.
+            appeals.outcome_write(case=case, plan=outcome_plan, actor=actor, note=outcome_note)
         deadlines.on_state_changed(case, actor=actor, old_state=old_state, transition=name)
+        if case.state in TERMINAL_STATES:
+            # Their deadlines were just cancelled with the case's; the requests follow.
+            SupplementRequest.objects.filter(case_id=case.pk, status=SupplementStatus.OPEN).update(
+                status=SupplementStatus.CANCELLED
+            )
+        if name == "record_outcome":
+            # Imported here: billing and recovery build on cases.
+            from billing.fees import amount_due_update
+
+            amount_due_update(case=case, actor=actor)
+        if name == "start_recovery":
+            from recovery.services import plan_start
+
+            plan_start(case=case, actor=actor)
     return case
 
 

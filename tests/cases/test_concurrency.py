@@ -9,7 +9,7 @@ from django.db import connections
 
 from cases import services
 from cases.models import CaseEvent
-from tests.conftest import requires_postgres
+from tests.conftest import agree_fee, requires_postgres
 
 
 @requires_postgres
@@ -25,6 +25,8 @@ from tests.conftest import requires_postgres
 )
 def test_concurrent_transitions_one_wins(api, supervisor, manager, case_in, monkeypatch, first, second):
     case = case_in("assessment")
+    # accept_case needs the client's accepted quote (billing).
+    agree_fee(case, supervisor=supervisor)
     events_before = CaseEvent.objects.filter(case=case, kind="state_changed").count()
 
     # Both requests must read the case (in state assessment) before either writes, so the

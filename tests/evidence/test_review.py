@@ -34,10 +34,12 @@ def staff_item(case, orders, manager):
 
 
 def lock(item, by):
-    """Put the item into a submitted appeal, as submit_appeal does."""
-    attempt = AppealAttempt.objects.create(
-        case=item.case, number=AppealAttempt.objects.filter(case=item.case).count() + 1, submitted_by=by
-    )
+    """Put the item into a submitted appeal, as submit_appeal does (one attempt in flight per case)."""
+    attempt = AppealAttempt.objects.filter(case=item.case, decided_at__isnull=True).first()
+    if attempt is None:
+        attempt = AppealAttempt.objects.create(
+            case=item.case, number=AppealAttempt.objects.filter(case=item.case).count() + 1, submitted_by=by
+        )
     EvidenceItem.objects.filter(pk=item.pk).update(first_submitted_in=attempt)
     item.refresh_from_db()
     return item

@@ -65,8 +65,14 @@ def test_the_appeal_transitions_write_an_appeal_event_too(
     assert EventType.EVIDENCE_UPLOADED not in types or EventType.EVIDENCE_REVIEWED in types
 
     services.case_transition(case_id=case.pk, name="record_outcome", actor=supervisor, outcome="rejected")
-    last = outbox(case)[-2:]
-    assert [event.type for event in last] == [EventType.CASE_STATE_CHANGED, EventType.OUTCOME_RECORDED]
+    after = [event for event in outbox(case) if event.sequence > len(types)]
+    # The state change and its appeal event, then what follows from the outcome: the fee due (flat quote).
+    assert [event.type for event in after] == [
+        EventType.CASE_STATE_CHANGED,
+        EventType.OUTCOME_RECORDED,
+        EventType.FEE_DUE_COMPUTED,
+    ]
+    last = after[:2]
     assert last[1].data["values"]["outcome"] == "rejected"
     assert last[1].data["case"]["outcome"] == "rejected"
     sequences = [event.sequence for event in outbox(case)]
