@@ -59,7 +59,12 @@ def test_intake_creates_case_with_orders(api, intake, blossom_shop):
     case = Case.objects.get(pk=body["id"])
     assert case.notice_received_at == dt.datetime.fromisoformat(NOTICE)
     kinds = list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True))
-    assert [kind for kind in kinds if not kind.startswith("deadline_")] == ["created", "flagged_orders_added"]
+    # No case manager has the Tmall skill, so the case waits for a supervisor, and says so.
+    assert [kind for kind in kinds if not kind.startswith("deadline_")] == [
+        "created",
+        "flagged_orders_added",
+        "auto_assignment_failed",
+    ]
     # The platform's appeal window, the intake SLA and the chat-evidence deadline were set.
     assert kinds.count("deadline_set") == 3
 
@@ -305,8 +310,12 @@ def test_history_lists_every_change_in_order(api, manager, case_in):
     assert rows == [
         ("created", None),
         ("flagged_orders_added", None),
+        ("auto_assignment_failed", None),
         ("assigned", None),
         ("state_changed", "assessment"),
+        ("assessment_recorded", None),
+        ("quote_proposed", None),
+        ("quote_accepted", None),
         ("state_changed", "evidence"),
         ("state_changed", "submitted"),
     ]
@@ -494,7 +503,7 @@ def test_list_for_client_and_anonymous(api, alice, case_in):
 def test_event_and_order_lists_query_count_does_not_grow(api, manager, case_in, supervisor, page_size):
     case = case_in("intake", orders=120)
     for _ in range(60):
-        services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=None)
+        services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=None, reason="Rebalancing.")
         services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=manager.pk)
     client = api(manager)
 

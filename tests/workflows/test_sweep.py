@@ -41,6 +41,8 @@ def supplement(time_machine: time_machine.TimeMachineFixture, case_in: Callable[
     # The case's own clocks (the follow-up cadence) are tested elsewhere; here one deadline is watched.
     for other in Deadline.objects.filter(case=case, status="open"):
         deadlines.deadline_close(other, status="cancelled", actor=None, reason="Not under test.")
+    # Walking the case there notifies people (the assignment, the fee quote); not under test.
+    Notification.objects.all().delete()
     return deadlines.deadline_set(
         case=case,
         kind=DeadlineKind.PLATFORM_SUPPLEMENT,

@@ -81,10 +81,14 @@ def build_due(
     """``cases`` assigned cases with ``per_case`` open deadlines each, half due a reminder, half missed."""
 
     def build(*, cases: int, per_case: int) -> DueSet:
+        built = [make_case(blossom_shop, assignee=(manager, teammate)[index % 2]) for index in range(cases)]
+        # Opening and assigning the cases notifies people (nobody to auto-assign, the
+        # assignment); only the sweep's notifications are counted, so those go, and the
+        # addresses are set afterwards so that no e-mail was queued for them either.
+        Notification.objects.all().delete()
         for user in (manager, teammate, supervisor, alice, bob):
             user.email = f"{user.username}@example.com"
             user.save(update_fields=["email"])
-        built = [make_case(blossom_shop, assignee=(manager, teammate)[index % 2]) for index in range(cases)]
         # The cases' own clocks (appeal window, intake SLA, chat evidence) are set aside, so
         # the due set is exactly the one built here.
         Deadline.objects.filter(status=DeadlineStatus.OPEN).update(
