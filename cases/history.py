@@ -13,6 +13,10 @@ from cases.models import Case, CaseEvent, EventKind
 # Evidence arriving, its review (with the reason a rejected item cannot be used, so the
 # client can fix it) and requests to the client are theirs too; exclusions, removals and
 # superseding are the agency's working steps.
+# Running the case (issue 6): the message thread, the fee quote and what is due, the
+# platform's requests for more material and their answers, the outcome per order and the
+# recovery plan are the client's business. Internal notes, the assessment and a failed
+# automatic assignment never are (and are not listed here on purpose).
 CLIENT_VISIBLE_KINDS = frozenset(
     {
         EventKind.CREATED,
@@ -25,6 +29,18 @@ CLIENT_VISIBLE_KINDS = frozenset(
         EventKind.EVIDENCE_REQUESTED,
         EventKind.EVIDENCE_REQUEST_FULFILLED,
         EventKind.EVIDENCE_REQUEST_CANCELLED,
+        EventKind.MESSAGE_POSTED,
+        EventKind.QUOTE_PROPOSED,
+        EventKind.QUOTE_ACCEPTED,
+        EventKind.QUOTE_REJECTED,
+        EventKind.QUOTE_WITHDRAWN,
+        EventKind.FEE_DUE_COMPUTED,
+        EventKind.SUPPLEMENT_REQUESTED,
+        EventKind.SUPPLEMENT_ANSWERED,
+        EventKind.ORDER_OUTCOMES_RECORDED,
+        EventKind.RECOVERY_PLAN_CREATED,
+        EventKind.RECOVERY_TASK_CHANGED,
+        EventKind.RECOVERY_PLAN_WAIVED,
     }
 )
 

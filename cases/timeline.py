@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from billing.models import FeeModel
 from cases.models import CaseEvent, CaseState, EventKind, Outcome
 from evidence.kinds import EvidenceKind
 from workflows.models import DeadlineKind
@@ -141,6 +142,120 @@ def _deadline_sentence(event: CaseEvent) -> str:
     return _("A deadline on your case is set for %(due)s.") % {"due": due}
 
 
+def _count(value: Any) -> int | None:
+    """A whole number from an event's values, or None when it is missing or not one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _quote_sentence(event: CaseEvent) -> str:
+    """The fee quote as the client reads it: the model, the amount, the most it can cost; never who decided."""
+    new = event.new_value or {}
+    if event.kind == EventKind.QUOTE_ACCEPTED:
+        return _("The fee quote was accepted.")
+    if event.kind == EventKind.QUOTE_REJECTED:
+        return _("The fee quote was rejected.")
+    if event.kind == EventKind.QUOTE_WITHDRAWN:
+        return _("An earlier fee quote no longer applies.")
+    values = {
+        "amount": new.get("amount", "?"),
+        "currency": new.get("currency", ""),
+        "total": new.get("quoted_total", "?"),
+    }
+    fee_model = new.get("fee_model")
+    if fee_model == FeeModel.PER_ORDER_CLEARED:
+        offer = (
+            _("We proposed a success fee of %(amount)s %(currency)s per order cleared, at most %(total)s %(currency)s.")
+            % values
+        )
+    elif fee_model == FeeModel.PER_CASE_WON:
+        offer = _("We proposed a success fee of %(amount)s %(currency)s if the appeal succeeds.") % values
+    else:
+        offer = _("We proposed a flat fee of %(amount)s %(currency)s.") % values
+    sentences = [offer]
+    if new.get("refund_if_failed") is True:
+        sentences.append(_("It is refunded in full if the appeal fails."))
+    return " ".join(sentences)
+
+
+def _fee_due_sentence(event: CaseEvent) -> str:
+    new = event.new_value or {}
+    amount = new.get("amount_due")
+    if amount is None or amount == "":
+        return _("The fee due for your case has been worked out.")
+    return _("The fee due for your case is %(amount)s %(currency)s.") % {
+        "amount": amount,
+        "currency": new.get("currency", ""),
+    }
+
+
+def _outcomes_sentence(event: CaseEvent) -> str:
+    """Counts only: per-order notes are the agency's working notes."""
+    new = event.new_value or {}
+    cleared = _count(new.get("orders_cleared", new.get("cleared")))
+    upheld = _count(new.get("orders_upheld", new.get("upheld")))
+    if cleared is None or upheld is None:
+        return _("The platform's decision on each flagged order has been recorded.")
+    sentence = _("The platform's decision per order: %(cleared)s cleared, %(upheld)s upheld.") % {
+        "cleared": cleared,
+        "upheld": upheld,
+    }
+    points = _count(new.get("points_restored"))
+    if points:
+        sentence += " " + _("Points restored: %(points)s.") % {"points": points}
+    return sentence
+
+
+def _recovery_sentence(event: CaseEvent) -> str:
+    new = event.new_value or {}
+    if event.kind == EventKind.RECOVERY_PLAN_CREATED:
+        return _("We have drawn up a plan to help your shop recover its reputation.")
+    if event.kind == EventKind.RECOVERY_PLAN_WAIVED:
+        # The reason for waiving is the agency's; the client only needs to know it is over.
+        return _("The remaining steps of the recovery plan are no longer needed.")
+    title = new.get("title") if isinstance(new.get("title"), str) else ""
+    if new.get("status") == "done":
+        if title:
+            return _("A step of your recovery plan is done: %(title)s.") % {"title": title}
+        return _("A step of your recovery plan is done.")
+    if title:
+        return _("A step of your recovery plan was updated: %(title)s.") % {"title": title}
+    return _("A step of your recovery plan was updated.")
+
+
+def _supplement_sentence(event: CaseEvent) -> str:
+    """What the platform asked for is not repeated: it is worded for the agency, and we act on it."""
+    if event.kind == EventKind.SUPPLEMENT_ANSWERED:
+        return _("We sent the additional material to the platform.")
+    due = _when((event.new_value or {}).get("due_at"))
+    if due == "?":
+        return _("The platform asked for more material. We are preparing it.")
+    return _("The platform asked for more material by %(due)s. We are preparing it.") % {"due": due}
+
+
+QUOTE_KINDS = (EventKind.QUOTE_PROPOSED, EventKind.QUOTE_ACCEPTED, EventKind.QUOTE_REJECTED, EventKind.QUOTE_WITHDRAWN)
+RECOVERY_KINDS = (EventKind.RECOVERY_PLAN_CREATED, EventKind.RECOVERY_TASK_CHANGED, EventKind.RECOVERY_PLAN_WAIVED)
+SUPPLEMENT_KINDS = (EventKind.SUPPLEMENT_REQUESTED, EventKind.SUPPLEMENT_ANSWERED)
+
+
+def _running_sentence(event: CaseEvent) -> str | None:
+    """Messages, fees, the platform's requests, outcomes per order and recovery (issue 6); None for other kinds."""
+    if event.kind == EventKind.MESSAGE_POSTED:
+        if (event.new_value or {}).get("from_client"):
+            return _("You sent the agency a message.")
+        return _("The agency sent you a message.")
+    if event.kind in QUOTE_KINDS:
+        return _quote_sentence(event)
+    if event.kind == EventKind.FEE_DUE_COMPUTED:
+        return _fee_due_sentence(event)
+    if event.kind in SUPPLEMENT_KINDS:
+        return _supplement_sentence(event)
+    if event.kind == EventKind.ORDER_OUTCOMES_RECORDED:
+        return _outcomes_sentence(event)
+    if event.kind in RECOVERY_KINDS:
+        return _recovery_sentence(event)
+    return None
+
+
 def describe(event: CaseEvent) -> str:
     """One sentence a merchant understands, with no internal names or notes."""
     if event.kind == EventKind.CREATED:
@@ -159,4 +274,4 @@ def describe(event: CaseEvent) -> str:
         return _evidence_sentence(event)
     if event.kind in DEADLINE_KINDS:
         return _deadline_sentence(event)
-    return _("Your case was updated.")
+    return _running_sentence(event) or _("Your case was updated.")

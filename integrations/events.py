@@ -22,6 +22,17 @@ KIND_TO_EVENT: dict[str, str] = {
     EventKind.EVIDENCE_REQUESTED: EventType.EVIDENCE_REQUESTED,
     EventKind.REMINDER_SENT: EventType.DEADLINE_DUE_SOON,
     EventKind.DEADLINE_MISSED: EventType.DEADLINE_MISSED,
+    EventKind.QUOTE_PROPOSED: EventType.QUOTE_PROPOSED,
+    EventKind.QUOTE_ACCEPTED: EventType.QUOTE_ACCEPTED,
+    EventKind.QUOTE_REJECTED: EventType.QUOTE_REJECTED,
+    EventKind.FEE_DUE_COMPUTED: EventType.FEE_DUE_COMPUTED,
+    EventKind.MESSAGE_POSTED: EventType.MESSAGE_POSTED,
+    EventKind.SUPPLEMENT_REQUESTED: EventType.SUPPLEMENT_REQUESTED,
+    EventKind.SUPPLEMENT_ANSWERED: EventType.SUPPLEMENT_ANSWERED,
+    EventKind.RECOVERY_PLAN_CREATED: EventType.RECOVERY_PLAN_CREATED,
+    EventKind.RECOVERY_TASK_CHANGED: EventType.RECOVERY_TASK_CHANGED,
+    # Never: NOTE_ADDED and ASSESSMENT_RECORDED are internal, and an organisation's
+    # integration (a client) must not learn of them.
 }
 TRANSITION_EVENTS: dict[str, str] = {
     "submit_appeal": EventType.APPEAL_SUBMITTED,

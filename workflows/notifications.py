@@ -19,6 +19,7 @@ from django.utils.translation import override
 
 from agency.accounts.models import Role, User
 from agency.errors import NotFound
+from agency.organisations.models import Platform
 from cases.models import Case
 from workflows.models import (
     CLIENT_FACING_KINDS,
@@ -213,12 +214,178 @@ def _generic(reference: str) -> tuple[str, str]:
     return _("New notification"), _("You have a new notification.")
 
 
+# --- Rendering: assignment, fee quotes and messages (issue 6) --------------------------------
+
+# Why automatic assignment found nobody (cases.assignment WHY_* codes).
+WHY_NO_SKILL = "no_skill"
+WHY_ALL_AWAY = "all_away"
+
+
+def _scalar(value: Any) -> str:
+    """A number or text from params as shown ("" for anything else, such as None or a list)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return str(value).strip()
+
+
+def _flag(value: Any) -> bool:
+    return value is True or value in ("true", "True", 1)
+
+
+def _platform_label(value: Any) -> str:
+    code = _text(value)
+    return str(Platform(code).label) if code in Platform.values else code
+
+
+def _fee_model_label(value: Any) -> str:
+    # Imported here: billing builds on cases and workflows.
+    from billing.models import FeeModel
+
+    code = _text(value)
+    return str(FeeModel(code).label) if code in FeeModel.values else code
+
+
+def _decision(value: Any) -> str:
+    """The quote decision as "accepted" or "rejected" (either spelling); "" when unknown."""
+    text = _text(value)
+    if text in ("accepted", "accept"):
+        return "accepted"
+    if text in ("rejected", "reject"):
+        return "rejected"
+    return ""
+
+
+def _quote_lines(params: dict[str, Any]) -> list[str]:
+    """The quote's terms, the same for both audiences: model, amount, the most it can cost, refund."""
+    values = {
+        "model": _fee_model_label(params.get("fee_model")) or _("unknown"),
+        "amount": _scalar(params.get("amount")) or "?",
+        "currency": _text(params.get("currency")),
+        "total": _scalar(params.get("quoted_total")) or "?",
+    }
+    lines = [
+        _("Fee model: %(model)s") % values,
+        _("Amount: %(amount)s %(currency)s") % values,
+        _("At most: %(total)s %(currency)s") % values,
+    ]
+    if _flag(params.get("refund_if_failed")):
+        lines.append(_("The fee is refunded in full if the appeal fails."))
+    return lines
+
+
+def _excerpt_line(params: dict[str, Any]) -> list[str]:
+    text = _text(params.get("excerpt"))
+    return [_("Message: %(excerpt)s") % {"excerpt": text}] if text else []
+
+
+def _render_client_running(kind: str, params: dict[str, Any], reference: str) -> tuple[str, str] | None:
+    """A client's texts for the kinds that come with running a case; None for any other kind.
+
+    Only what concerns the client: the quote's terms and what to do, or that the agency
+    wrote. No staff names, no internal notes. Assignment notices are for staff only; a
+    client who gets one anyway reads the generic text.
+    """
+    values = {"reference": reference}
+    if kind == NotificationKind.QUOTE_PROPOSED:
+        title = _("A fee quote for case %(reference)s is waiting for you") % values
+        lines = [_("We have proposed a fee for your case %(reference)s.") % values, *_quote_lines(params)]
+        lines.append(
+            _("What to do: %(action)s") % {"action": _("Please accept or reject the quote in the client portal.")}
+        )
+        return title, "\n".join(lines)
+    if kind == NotificationKind.QUOTE_DECIDED:
+        # Sent to staff; the decision may have been recorded with a staff note, never shown here.
+        decision = _decision(params.get("decision"))
+        if decision == "accepted":
+            line = _("The fee quote for your case %(reference)s is accepted.") % values
+        elif decision == "rejected":
+            line = _("The fee quote for your case %(reference)s is rejected.") % values
+        else:
+            line = _("Your decision on the fee quote for case %(reference)s is recorded.") % values
+        return _("Fee quote on case %(reference)s") % values, line
+    if kind == NotificationKind.MESSAGE_RECEIVED:
+        title = _("New message from the agency on case %(reference)s") % values
+        lines = [_("The agency has written to you about your case %(reference)s.") % values, *_excerpt_line(params)]
+        lines.append(
+            _("What to do: %(action)s")
+            % {"action": _("Please open your case in the client portal to read and answer it.")}
+        )
+        return title, "\n".join(lines)
+    return None
+
+
+def _render_staff_running(kind: str, params: dict[str, Any], reference: str) -> tuple[str, str] | None:
+    """Staff texts for assignment, fee quotes and messages; None for any other kind."""
+    values = {"reference": reference}
+    if kind == NotificationKind.CASE_ASSIGNED:
+        title = _("Case %(reference)s is assigned to you") % values
+        if _flag(params.get("automatic")):
+            lines = [_("Case %(reference)s was assigned to you automatically at intake.") % values]
+        else:
+            by = _text(params.get("assigned_by")) or _("a supervisor")
+            lines = [_("%(who)s assigned case %(reference)s to you.") % {"who": by, "reference": reference}]
+        reason = _text(params.get("reason"))
+        if reason:
+            lines.append(_("Reason: %(reason)s") % {"reason": reason})
+        return title, "\n".join(lines)
+    if kind == NotificationKind.AUTO_ASSIGNMENT_FAILED:
+        platform = _platform_label(params.get("platform")) or _("unknown")
+        why = _text(params.get("why"))
+        if why == WHY_ALL_AWAY:
+            because = _("Every case manager with the %(platform)s skill is away.") % {"platform": platform}
+        elif why == WHY_NO_SKILL:
+            because = _("No case manager has the %(platform)s skill.") % {"platform": platform}
+        else:
+            because = _("No eligible case manager was found.")
+        lines = [
+            _("Case %(reference)s could not be assigned automatically.") % values,
+            _("Why: %(why)s") % {"why": because},
+            _("What to do: %(action)s") % {"action": _("Assign the case to a case manager.")},
+        ]
+        return _("New case %(reference)s needs a case manager") % values, "\n".join(lines)
+    if kind == NotificationKind.QUOTE_PROPOSED:
+        title = _("Fee quote proposed on %(reference)s") % values
+        return title, "\n".join(
+            [_("Case %(reference)s: a fee quote was sent to the client.") % values, *_quote_lines(params)]
+        )
+    if kind == NotificationKind.QUOTE_DECIDED:
+        decision = _decision(params.get("decision"))
+        version = _scalar(params.get("version")) or "?"
+        if decision == "accepted":
+            title = _("The client accepted the fee quote on %(reference)s") % values
+            action = _("The case can now be taken on.")
+        elif decision == "rejected":
+            title = _("The client rejected the fee quote on %(reference)s") % values
+            action = _("Propose a revised quote or decline the case.")
+        else:
+            title = _("The client decided on the fee quote on %(reference)s") % values
+            action = _("Open the case to see the decision.")
+        lines = [_("Quote version: %(version)s") % {"version": version}]
+        note = _text(params.get("note"))
+        if note:
+            lines.append(_("Note: %(note)s") % {"note": note})
+        lines.append(_("What to do: %(action)s") % {"action": action})
+        return title, "\n".join(lines)
+    if kind == NotificationKind.MESSAGE_RECEIVED:
+        if _flag(params.get("from_client")):
+            title = _("New message from the client on %(reference)s") % values
+        else:
+            title = _("New message on %(reference)s") % values
+        lines = [*_excerpt_line(params)]
+        lines.append(_("What to do: %(action)s") % {"action": _("Read and answer it in the case's message thread.")})
+        return title, "\n".join(lines)
+    return None
+
+
 def _render_client(kind: str, params: dict[str, Any], reference: str) -> tuple[str, str]:
     """Plain language, and only the case, what is due, when, and what to do.
 
     No staff names, no internal kind names. A deadline that is not client-facing should
     never reach a client; if one does, its title (written for staff) is not shown either.
     """
+    running = _render_client_running(kind, params, reference)
+    if running is not None:
+        return running
     if kind not in (
         NotificationKind.DEADLINE_REMINDER,
         NotificationKind.DEADLINE_MISSED,
@@ -247,6 +414,9 @@ def _render_client(kind: str, params: dict[str, Any], reference: str) -> tuple[s
 
 
 def _render_staff(kind: str, params: dict[str, Any], reference: str) -> tuple[str, str]:
+    running = _render_staff_running(kind, params, reference)
+    if running is not None:
+        return running
     assignee = _text(params.get("assignee"))
     assigned = _("Assigned to: %(assignee)s") % {"assignee": assignee} if assignee else _("Assigned to: nobody")
 

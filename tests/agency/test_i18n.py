@@ -221,10 +221,14 @@ def test_portal_timeline_in_the_request_language(
         t("Chat records for your orders must be saved by %(due)s.") % {"due": chat_due},
         t("A case manager is now looking after your case."),
         t("We have started assessing your case."),
+        t("We proposed a flat fee of %(amount)s %(currency)s.") % {"amount": "8000.00", "currency": "CNY"},
+        t("The fee quote was accepted."),
         t("We have taken on your case and are collecting evidence for each flagged order."),
         t("The appeal was submitted to the platform (attempt %(n)s).") % {"n": 1},
         t("Chat records are no longer needed at this stage."),
         t("The platform rejected the appeal."),
+        t("The platform's decision per order: %(cleared)s cleared, %(upheld)s upheld.") % {"cleared": 0, "upheld": 3},
+        t("The fee due for your case is %(amount)s %(currency)s.") % {"amount": "8000.00", "currency": "CNY"},
         t("We are preparing a further appeal with more evidence."),
     ]
 

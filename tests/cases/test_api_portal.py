@@ -61,6 +61,8 @@ def test_timeline_is_plain_language_and_hides_internal_events(api, alice, superv
         f"Chat records for your orders must be saved by {chat_due:%Y-%m-%d %H:%M}.",
         "A case manager is now looking after your case.",
         "We have started assessing your case.",
+        "We proposed a flat fee of 8000.00 CNY.",
+        "The fee quote was accepted.",
         "We have taken on your case and are collecting evidence for each flagged order.",
         "The appeal was submitted to the platform (attempt 1).",
         "Chat records are no longer needed at this stage.",
@@ -76,8 +78,10 @@ def test_timeline_reports_outcome_and_reappeal(api, alice, supervisor, case_in):
 
     texts = [e["text"] for e in api(alice).get(f"/api/v1/portal/cases/{case.pk}/timeline/").data["results"]]
 
-    assert texts[-2:] == [
+    assert texts[-4:] == [
         "The platform rejected the appeal.",
+        "The platform's decision per order: 0 cleared, 3 upheld.",
+        "The fee due for your case is 8000.00 CNY.",  # a flat fee, not refundable
         "We are preparing a further appeal with more evidence.",
     ]
 
@@ -176,7 +180,7 @@ def test_portal_list_query_count_does_not_grow(api, alice, make_case, blossom_sh
 def test_timeline_query_count_does_not_grow(api, alice, case_in, supervisor, page_size):
     case = case_in("intake")
     for _ in range(60):
-        services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=None)
+        services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=None, reason="Rebalancing.")
         services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=case.assignee_id)
     client = api(alice)
 
