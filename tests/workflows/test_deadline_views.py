@@ -22,11 +22,25 @@ from agency.organisations.models import Shop
 from cases import services
 from cases.models import Case, CaseEvent, EventKind
 from cases.timeline import describe
+from tests.recovery.helpers import waive_recovery_plan
 from workflows import deadline_services
 from workflows.models import Deadline, DeadlineKind, DeadlineStatus
 from workflows.sweep import deadlines_sweep
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_recovery_plan_contents(db: None) -> None:
+    """These tests enter recovery check-ins by hand: plans start empty (and so finished).
+
+    The plans' own tasks and check-ins are tested in tests/recovery/.
+    """
+    from recovery.models import RecoveryTemplate, RecoveryTemplateTask
+
+    RecoveryTemplateTask.objects.all().delete()
+    RecoveryTemplate.objects.update(check_in_days=[])
+
 
 SH = ZoneInfo("Asia/Shanghai")
 Api = Callable[[User | None], APIClient]
@@ -153,6 +167,8 @@ def test_my_deadlines_are_the_next_days_work_on_my_open_cases_soonest_first_paus
         finished, manager, kind=DeadlineKind.RECOVERY_CHECK_IN, due_at=MONDAY + dt.timedelta(days=2)
     )
     time_machine.move_to(MONDAY + dt.timedelta(hours=1), tick=False)
+    if finished.state == "reputation_recovery":
+        waive_recovery_plan(finished, supervisor=supervisor)
     services.case_transition(case_id=finished.pk, name="close", actor=supervisor)
 
     week = api(manager).get("/api/v1/deadlines/mine/")
@@ -232,6 +248,8 @@ def overdue_setup(
     on_closed = enter(closed, manager, kind=DeadlineKind.RECOVERY_CHECK_IN, due_at=MONDAY + dt.timedelta(hours=1))
     time_machine.move_to(MONDAY + dt.timedelta(hours=4), tick=False)
     deadlines_sweep()
+    if closed.state == "reputation_recovery":
+        waive_recovery_plan(closed, supervisor=supervisor)
     services.case_transition(case_id=closed.pk, name="close", actor=supervisor)
     on_closed.refresh_from_db()
     assert on_closed.status == DeadlineStatus.MISSED

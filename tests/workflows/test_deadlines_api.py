@@ -20,10 +20,24 @@ from rest_framework.test import APIClient
 from agency.accounts.models import User
 from cases import services
 from cases.models import Case, CaseEvent, EventKind
+from tests.recovery.helpers import waive_recovery_plan
 from workflows import deadline_services
 from workflows.models import CaseWait, Deadline, DeadlineKind, DeadlineStatus
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_recovery_plan_contents(db: None) -> None:
+    """These tests enter recovery check-ins by hand: plans start empty (and so finished).
+
+    The plans' own tasks and check-ins are tested in tests/recovery/.
+    """
+    from recovery.models import RecoveryTemplate, RecoveryTemplateTask
+
+    RecoveryTemplateTask.objects.all().delete()
+    RecoveryTemplate.objects.update(check_in_days=[])
+
 
 SH = ZoneInfo("Asia/Shanghai")
 Api = Callable[[User | None], APIClient]
@@ -495,6 +509,8 @@ def test_deadlines_of_a_finished_case_no_longer_change(
     deadline = deadline_services.deadline_create(
         case_id=case.pk, actor=manager, kind=DeadlineKind.RECOVERY_CHECK_IN, due_at=at(2026, 3, 9, 10, 0)
     )
+    if case.state == "reputation_recovery":
+        waive_recovery_plan(case, supervisor=supervisor)
     services.case_transition(case_id=case.pk, name="close", actor=supervisor)
 
     response = api(supervisor).post(f"/api/v1/deadlines/{deadline.pk}/met/", {})
