@@ -12,6 +12,9 @@ For each database (SQLite always, then PostgreSQL as well when DATABASE_URL is s
    with 100 of them due.
 5. bench.webhooks adds 1,000 outbox events over 100 cases and times one process running
    the webhook dispatcher (what one worker does) until all are delivered to a local receiver.
+6. bench.reports adds 100,000 cases with 2,000,000 flagged orders (and their state spans,
+   outcomes, deadlines and fee quotes) and times each report endpoint in-process, with its
+   query count. It runs last: the other steps measure smaller databases.
 
 The developer's own database is never touched: SQLite uses a file in a temporary folder;
 PostgreSQL uses a separate database named ``<name>_bench`` on the same server, created
@@ -36,6 +39,7 @@ from psycopg import sql
 
 from bench.dossier import measure_dossier
 from bench.load import run_load
+from bench.reports import measure_reports
 from bench.server import gunicorn, log_tail
 from bench.sweep import measure_sweep
 from bench.webhooks import measure_webhooks
@@ -168,6 +172,12 @@ def measure(label: str, env: dict[str, str], work: Path) -> None:
     for text in webhooks.notes:
         note(text)
     for name, value, unit in webhooks.figures:
+        emit(name, value, unit)
+
+    reports = measure_reports(env, work)
+    for text in reports.notes:
+        note(text)
+    for name, value, unit in reports.figures:
         emit(name, value, unit)
 
 

@@ -108,6 +108,7 @@ def _bulk_cases(
                 assignee=rng.choice(managers),
                 appeal_attempts_used=attempts,
                 flagged_order_count=ORDERS_PER_CASE,
+                open_order_count=ORDERS_PER_CASE,
                 outcome=outcome,
                 # A protected FSM field may be set in the constructor, never afterwards.
                 state=state,
