@@ -116,6 +116,13 @@ api_v1: list[URLPattern | URLResolver] = [
     path("webhooks/<id:pk>/deliveries/", WebhookDeliveryListView.as_view(), name="webhook-deliveries"),
     path("webhook-deliveries/<id:pk>/resend/", WebhookDeliveryResendView.as_view(), name="webhook-delivery-resend"),
     path("calendar/working-time/", WorkingTimeView.as_view(), name="calendar-working-time"),
+    # Running the agency (issue 6): each part keeps its own URL list.
+    path("", include("cases.urls_assignment")),
+    path("", include("cases.urls_conversation")),
+    path("", include("cases.urls_appeals")),
+    path("", include("billing.urls")),
+    path("", include("recovery.urls")),
+    path("", include("reports.urls")),
     path("", include(router.urls)),
 ]
 

@@ -12,8 +12,12 @@ from django.utils import timezone
 
 from agency.accounts.models import Role, Team, User
 from agency.organisations.models import Membership, Organisation, Platform, Shop
-from cases.models import Case, Restriction, Severity, ViolationType
-from cases.services import case_assign, case_create
+from billing.models import FeeModel
+from billing.services import quote_propose
+from cases.assessment import assessment_record
+from cases.conversation import message_post, note_add
+from cases.models import Case, Recommendation, Restriction, Severity, SuspectedCause, ViolationType
+from cases.services import case_assign, case_create, case_transition
 from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceRequest
 from evidence.requests import evidence_request_create
@@ -29,6 +33,11 @@ STAFF = [
     ("reviewer", "Liu Yang (evidence reviewer)", Role.EVIDENCE_REVIEWER, "Alibaba platforms"),
     ("intake", "Sun Mei (intake specialist)", Role.INTAKE_SPECIALIST, None),
 ]
+# The platforms each case manager takes cases on: automatic assignment at intake honours them.
+SKILLS = {
+    "manager1": [Platform.TAOBAO, Platform.TMALL, Platform.ALIBABA_1688],
+    "manager2": [Platform.JD, Platform.PINDUODUO, Platform.DOUYIN],
+}
 
 CLIENTS = [
     # username, organisation, platform, shop id, shop name
@@ -51,7 +60,14 @@ def _user(username: str, display_name: str, role: str, team: Team | None) -> Use
     # Addresses so that notifications are e-mailed too (to the console unless SMTP is set).
     email = f"{username}@example.com" if role == Role.CLIENT else f"{username}@agency.example"
     user, created = User.objects.get_or_create(
-        username=username, defaults={"display_name": display_name, "role": role, "team": team, "email": email}
+        username=username,
+        defaults={
+            "display_name": display_name,
+            "role": role,
+            "team": team,
+            "email": email,
+            "platform_skills": SKILLS.get(username, []),
+        },
     )
     if created:
         user.set_password(DEMO_PASSWORD)
@@ -115,8 +131,13 @@ def demo_case(
         appeal_deadline=notice_at + appeal_window,
         flagged_orders=demo_orders(orders, notice_at=notice_at, seed=order_seed),
     )
-    case_assign(case_id=case.pk, actor=supervisor, assignee_id=assignee.pk)
     case.refresh_from_db()
+    if case.assignee_id != assignee.pk:
+        # Automatic assignment at intake normally picks them (their platform skills); if not, the supervisor does.
+        case_assign(
+            case_id=case.pk, actor=supervisor, assignee_id=assignee.pk, reason="Demo: the case manager for this client."
+        )
+        case.refresh_from_db()
     return case
 
 
@@ -143,6 +164,7 @@ def seed_demo() -> list[str]:
         lines.append(f"created case {case.reference} with 200 flagged orders")
     lines += _demo_evidence_request(shop=shop, supervisor=staff["supervisor"])
     lines += _demo_lapsed_case(shop=shops["client_star"], staff=staff)
+    lines += _demo_quoted_case(shop=shop, staff=staff)
     lines.append(f"demo accounts ready (password: {DEMO_PASSWORD})")
     return lines
 
@@ -188,3 +210,47 @@ def _demo_lapsed_case(*, shop: Shop, staff: dict[str, User]) -> list[str]:
         order_seed=2027,
     )
     return [f"created case {case.reference} with 30 flagged orders; its appeal window closed a day ago"]
+
+
+def _demo_quoted_case(*, shop: Shop, staff: dict[str, User]) -> list[str]:
+    """A second Blossom case in assessment: assessed, a fee quote waiting for the client, a message and a note.
+
+    ``client_blossom`` can accept or reject the quote in the portal; the message is in the
+    client's thread; the internal note is only for staff.
+    """
+    if Case.objects.filter(shop=shop).count() >= 2:
+        return []
+    manager, supervisor = staff["manager1"], staff["supervisor"]
+    case = demo_case(
+        intake=staff["intake"],
+        supervisor=supervisor,
+        shop=shop,
+        assignee=manager,
+        orders=40,
+        notice_age=dt.timedelta(hours=30),
+        order_seed=2028,
+    )
+    case_transition(case_id=case.pk, name="start_assessment", actor=manager)
+    assessment_record(
+        case_id=case.pk,
+        actor=manager,
+        causes=[SuspectedCause.PROMOTION_MISREAD, SuspectedCause.COMPETITOR_BRUSHING],
+        cause_notes="Double-11 pre-sale coupons drove repeat orders from the same addresses.",
+        merit_score=75,
+        strategy="Prove each order with chat logs and signed delivery slips; show the coupon campaign.",
+        recommendation=Recommendation.TAKE,
+    )
+    quote_propose(
+        case_id=case.pk,
+        actor=manager,
+        fee_model=FeeModel.PER_ORDER_CLEARED,
+        amount=Decimal("150.00"),
+        client_note="150 yuan per order the platform clears; nothing if none is cleared.",
+    )
+    message_post(
+        case_id=case.pk,
+        actor=manager,
+        body="您好, 我们已完成初步评估, 报价已发送, 请在客户门户中确认。",
+    )
+    note_add(case_id=case.pk, actor=manager, body="Internal: check whether the coupon rules were published in advance.")
+    return [f"created case {case.reference} in assessment with a fee quote waiting for client_blossom"]

@@ -8,12 +8,14 @@ to Star Crafts and must never see Blossom's data. Staff: one user per role, with
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
@@ -158,7 +160,7 @@ def make_case(intake: User, supervisor: User) -> Callable[..., Case]:
 
 
 # The transitions (and their inputs) that walk a case from intake to each state.
-PATHS: dict[str, list[tuple[str, dict[str, str]]]] = {
+PATHS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     CaseState.INTAKE: [],
     CaseState.ASSESSMENT: [("start_assessment", {})],
     CaseState.EVIDENCE: [("start_assessment", {}), ("accept_case", {})],
@@ -188,6 +190,22 @@ PATHS: dict[str, list[tuple[str, dict[str, str]]]] = {
 }
 
 
+def agree_fee(case: Case, *, supervisor: User, amount: str = "8000") -> Any:
+    """The assessment and fee step before accept_case: assessed (take), quoted, accepted.
+
+    The supervisor records the client's acceptance on their behalf, so no client user is
+    added to the organisation (reminders and notifications to its users stay as they are).
+    """
+    from decimal import Decimal
+
+    from billing.services import quote_accept, quote_propose
+    from cases.assessment import assessment_record
+
+    assessment_record(case_id=case.pk, actor=supervisor, recommendation="take", merit_score=70)
+    quote = quote_propose(case_id=case.pk, actor=supervisor, fee_model="flat", amount=Decimal(amount))
+    return quote_accept(quote_id=quote.pk, actor=supervisor, note="Agreed by phone.")
+
+
 def complete_evidence(case: Case, *, reviewer: User) -> None:
     """Give every order of the case accepted evidence of each kind its profile requires."""
     case.refresh_from_db()
@@ -210,6 +228,8 @@ def case_in(make_case: Callable[..., Case], blossom_shop: Shop, manager: User, s
     def make(state: str, *, with_evidence: bool = True, **kwargs: Any) -> Case:
         case = make_case(blossom_shop, assignee=manager, **kwargs)
         for name, inputs in PATHS[state]:
+            if name == "accept_case":
+                agree_fee(case, supervisor=supervisor)
             services.case_transition(case_id=case.pk, name=name, actor=supervisor, **inputs)
             if name == "accept_case" and with_evidence:
                 # From the evidence state on, the walk needs what the submit rule requires.
@@ -222,6 +242,27 @@ def case_in(make_case: Callable[..., Case], blossom_shop: Shop, manager: User, s
 
 
 @pytest.fixture
+def give(make_case: Callable[..., Case], blossom_shop: Shop, settings: Any) -> Callable[..., Case]:
+    """Give ``person`` an open case with ``orders`` flagged orders, without automatic assignment."""
+
+    def make(person: User, *, orders: int = 0) -> Case:
+        settings.AUTO_ASSIGN_AT_INTAKE = False
+        try:
+            return make_case(blossom_shop, orders=orders, assignee=person)
+        finally:
+            settings.AUTO_ASSIGN_AT_INTAKE = True
+
+    return make
+
+
+def mark_cleared(case: Case, order_ids: Any) -> None:
+    """Clear orders the way cases.appeals does when an outcome is recorded (that path is tested
+    in tests/cases/test_open_order_count.py): the orders' outcome and the case's open-order count."""
+    cleared = case.flagged_orders.filter(pk__in=order_ids).update(outcome="cleared")
+    Case.objects.filter(pk=case.pk).update(open_order_count=F("open_order_count") - cleared)
+
+
+@pytest.fixture
 def api() -> Callable[[User | None], APIClient]:
     def client_for(user: User | None = None) -> APIClient:
         client = APIClient()
@@ -230,6 +271,27 @@ def api() -> Callable[[User | None], APIClient]:
         return client
 
     return client_for
+
+
+@pytest.fixture(autouse=True)
+def _default_recovery_template(request: pytest.FixtureRequest) -> None:
+    """The general recovery template a migration seeds, there for every database test.
+
+    A transactional test's flush empties the tables; its serialized rollback restores them
+    only when the next such test starts, so a test running in between would find no
+    template and get an empty plan. Seeding again when missing makes the order irrelevant.
+    """
+    uses_database = (
+        request.node.get_closest_marker("django_db") is not None or "django_db_setup" in request.fixturenames
+    )
+    if not uses_database:
+        return
+    # Database access as the test itself gets it (marker or fixture), before this seeds.
+    request.getfixturevalue("_django_db_helper")
+    from django.apps import apps
+
+    seed = importlib.import_module("recovery.migrations.0002_default_template").seed
+    seed(apps, None)
 
 
 @pytest.fixture(autouse=True)

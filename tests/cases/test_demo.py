@@ -32,7 +32,7 @@ def test_seed_demo_creates_the_cast_and_the_intake_case(api):
     assert sorted(Shop.objects.values_list("platform", flat=True)) == ["taobao", "tmall"]
     for organisation in Organisation.objects.all():
         assert organisation.memberships.filter(user__role=Role.CLIENT).count() == 1
-    case = Case.objects.get(shop__platform="tmall")
+    case = Case.objects.filter(shop__platform="tmall").order_by("pk").first()
     assert (case.state, case.violation_type) == (CaseState.INTAKE, ViolationType.FAKE_TRANSACTION)
     assert case.flagged_orders.count() == case.flagged_order_count == 200
     assert case.assignee is not None
@@ -47,6 +47,23 @@ def test_seed_demo_creates_the_cast_and_the_intake_case(api):
     token = api().post("/api/v1/auth/token/", {"username": "client_blossom", "password": "appeals-demo"})
     assert token.status_code == 200
     assert "token" in token.data
+
+
+def test_seed_demo_has_a_case_with_a_quote_waiting_for_the_client(api):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    client = User.objects.get(username="client_blossom")
+    quoted = Case.objects.filter(shop__platform="tmall").order_by("pk").last()
+
+    assert quoted.state == CaseState.ASSESSMENT
+    assert quoted.assignee.username == "manager1"  # picked automatically: Tmall is among manager1's skills
+    quotes = api(client).get(f"/api/v1/portal/cases/{quoted.pk}/quotes/")
+    assert quotes.status_code == 200
+    assert [quote["status"] for quote in quotes.data["results"]] == ["proposed"]
+    messages = api(client).get(f"/api/v1/portal/cases/{quoted.pk}/messages/")
+    assert len(messages.data["results"]) == 1
+    # The internal note is there for staff only.
+    assert "coupon rules" not in str(api(client).get(f"/api/v1/portal/cases/{quoted.pk}/timeline/").data)
+    assert quoted.notes.count() == 1
 
 
 def test_seed_demo_runs_again_without_duplicating(db):
@@ -67,8 +84,10 @@ def test_seed_demo_runs_again_without_duplicating(db):
 def test_the_first_sweep_after_seed_demo_sends_a_reminder_and_an_escalation(django_capture_on_commit_callbacks):
     """What `dev.py up` shows in its first minute: beat's sweep finds a reminder and a miss due."""
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    # Seeding notifies about assignment; only the sweep's notifications are under test.
+    Notification.objects.all().delete()
     users = {user.username: user for user in User.objects.all()}
-    blossom = Case.objects.get(shop__platform="tmall")
+    blossom = Case.objects.filter(shop__platform="tmall").order_by("pk").first()
     star = Case.objects.get(shop__platform="taobao")
     request_deadline = Deadline.objects.get(case=blossom, kind=DeadlineKind.CLIENT_EVIDENCE_REQUEST)
     appeal_window = Deadline.objects.get(case=star, kind=DeadlineKind.PLATFORM_APPEAL_WINDOW)
