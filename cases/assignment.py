@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -77,10 +77,6 @@ def _open_orders() -> Coalesce:
     return Coalesce(Subquery(summed, output_field=IntegerField()), 0)
 
 
-def _open_case_deadlines() -> QuerySet[Deadline]:
-    return Deadline.objects.filter(case__assignee_id=OuterRef("pk"), case__state__in=OPEN_STATES)
-
-
 def work_score(*, open_cases: int, open_orders: int) -> int:
     return int(settings.ASSIGNMENT_CASE_WEIGHT) * open_cases + int(settings.ASSIGNMENT_ORDER_WEIGHT) * open_orders
 
@@ -91,31 +87,26 @@ def assignable_staff() -> QuerySet[User]:
 
 
 def workload_rows(*, now: dt.datetime | None = None, user_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
-    """Open work per assignable staff member (everyone, or those in ``user_ids``), in one query.
+    """Open work per assignable staff member (everyone, or those in ``user_ids``), in three queries.
 
     People with no work are included (with zeros). ``deadlines_this_week`` counts open
     deadlines of their open cases due in the next seven days from ``now``; ``overdue``
     counts their open cases' deadlines that are overdue at ``now`` (``overdue_q``: open and
     past due, or missed and not made good since). ``work`` is the score automatic
     assignment compares.
+
+    One query for the people, one GROUP BY over their open cases, one over those cases'
+    deadlines: each table is read once, whatever the number of people. (Correlated
+    subqueries per person read the deadlines once per person: 1.5 s for 54 people over
+    300,000 deadlines on PostgreSQL.)
     """
     now = now or timezone.now()
     people = assignable_staff()
     if user_ids is not None:
-        # A queryset stays a subquery: still one query.
+        # A queryset stays a subquery.
         people = people.filter(pk__in=user_ids if isinstance(user_ids, QuerySet) else list(user_ids))
-    rows = (
-        people.annotate(
-            open_cases=_open_cases(),
-            open_orders=_open_orders(),
-            deadlines_this_week=_count(
-                _open_case_deadlines().filter(status=DeadlineStatus.OPEN, due_at__gte=now, due_at__lt=now + WEEK),
-                "case__assignee_id",
-            ),
-            overdue=_count(_open_case_deadlines().filter(overdue_q(now)), "case__assignee_id"),
-        )
-        .order_by("username", "pk")
-        .values(
+    rows = list(
+        people.order_by("username", "pk").values(
             "pk",
             "username",
             "display_name",
@@ -125,13 +116,43 @@ def workload_rows(*, now: dt.datetime | None = None, user_ids: Iterable[int] | N
             "team__name",
             "is_away",
             "platform_skills",
-            "open_cases",
-            "open_orders",
-            "deadlines_this_week",
-            "overdue",
         )
     )
-    return [_workload_row(row) for row in rows]
+    ids = [row["pk"] for row in rows]
+    cases = {
+        row["assignee_id"]: row
+        for row in Case.objects.filter(assignee_id__in=ids, state__in=OPEN_STATES)
+        .order_by()
+        .values("assignee_id")
+        .annotate(open_cases=Count("pk"), open_orders=Sum("open_order_count"))
+    }
+    this_week = Q(status=DeadlineStatus.OPEN, due_at__gte=now, due_at__lt=now + WEEK)
+    overdue = overdue_q(now)
+    deadlines = {
+        row["case__assignee_id"]: row
+        for row in Deadline.objects.filter(case__assignee_id__in=ids, case__state__in=OPEN_STATES)
+        .filter(this_week | overdue)
+        .order_by()
+        .values("case__assignee_id")
+        .annotate(
+            deadlines_this_week=Count("pk", filter=this_week),
+            overdue=Count("pk", filter=overdue),
+        )
+    }
+    merged: list[dict[str, Any]] = []
+    for row in rows:
+        work = cases.get(row["pk"], {})
+        due = deadlines.get(row["pk"], {})
+        merged.append(
+            {
+                **row,
+                "open_cases": work.get("open_cases", 0),
+                "open_orders": work.get("open_orders") or 0,
+                "deadlines_this_week": due.get("deadlines_this_week", 0),
+                "overdue": due.get("overdue", 0),
+            }
+        )
+    return [_workload_row(row) for row in merged]
 
 
 def _workload_row(row: Mapping[str, Any]) -> dict[str, Any]:

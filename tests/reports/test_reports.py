@@ -532,6 +532,11 @@ def test_only_supervisors_and_administrators(
     assert get(api(supervisor), name).status_code == 200
 
 
+# Each report is one aggregate query; workload is three single-pass ones (people, their open
+# cases, those cases' deadlines), see cases.assignment.workload_rows.
+QUERIES = {"workload": 3}
+
+
 def test_unknown_report_is_404(api: Any, supervisor: User) -> None:
     assert api(supervisor).get("/api/v1/reports/profits/").status_code == 404
 
@@ -541,7 +546,7 @@ def test_each_report_is_one_query_whatever_the_data(
     api: Any, supervisor: User, name: str, django_assert_num_queries: Any, state_cases: None
 ) -> None:
     client = api(supervisor)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(QUERIES.get(name, 1)):
         body(get(client, name))
 
 
@@ -558,9 +563,9 @@ def test_query_count_does_not_grow_with_data(
     quotes: None,
 ) -> None:
     client = api(supervisor)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(QUERIES.get(name, 1)):
         body(get(client, name))
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(QUERIES.get(name, 1)):
         get(client, name, format="csv")
 
 
