@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
 from agency.errors import InvalidInput, InvalidState, NotAllowed, NotFound
-from cases.models import OPEN_STATES, Case, CaseState
+from cases.models import OPEN_STATES, Case, CaseState, SupplementRequest, SupplementStatus
 from cases.permissions import ASSIGNERS, CASE_WORKERS
 from cases.selectors import case_for_actor
 from workflows import deadlines
@@ -64,6 +64,22 @@ def _locked_deadline(actor: User, deadline_id: int) -> Deadline:
     deadline.case = case
     _require_open_case(case)
     return deadline
+
+
+def _open_supplement_request(deadline: Deadline) -> SupplementRequest | None:
+    if deadline.kind != DeadlineKind.PLATFORM_SUPPLEMENT:
+        return None
+    return SupplementRequest.objects.filter(deadline_id=deadline.pk, status=SupplementStatus.OPEN).first()
+
+
+def _refuse_for_supplement_request(deadline: Deadline) -> None:
+    """A supplement request's deadline closes with the request (answered or cancelled), never alone."""
+    request = _open_supplement_request(deadline)
+    if request is not None:
+        raise InvalidState(
+            _("This deadline belongs to a supplement request: answer the request or cancel it instead."),
+            details={"supplement_request": request.pk},
+        )
 
 
 def _kinds_list(kinds: tuple[str, ...]) -> str:
@@ -194,6 +210,10 @@ def deadline_move_to(*, deadline_id: int, actor: User, due_at: dt.datetime, reas
     if errors:
         raise InvalidInput(details={"fields": errors})
     deadlines.deadline_move(deadline, due_at=due_at, actor=actor, reason=reason.strip())
+    request = _open_supplement_request(deadline)
+    if request is not None:
+        # The platform gave more time: the request says the same due time as its deadline.
+        SupplementRequest.objects.filter(pk=request.pk).update(due_at=due_at)
     return deadline
 
 
@@ -210,6 +230,7 @@ def deadline_mark_met(*, deadline_id: int, actor: User, reason: str = "") -> Dea
             _closes_itself(deadline.kind),
             details={"kind": deadline.kind},
         )
+    _refuse_for_supplement_request(deadline)
     unmet_miss = deadline.status == DeadlineStatus.MISSED and deadline.met_at is None
     if deadline.status != DeadlineStatus.OPEN and not unmet_miss:
         raise InvalidState(_("This deadline is already closed."), details={"status": deadline.status})
@@ -229,6 +250,7 @@ def deadline_cancel(*, deadline_id: int, actor: User, reason: str) -> Deadline:
         raise NotAllowed(_("Only supervisors can cancel a deadline the system keeps."))
     if deadline.status != DeadlineStatus.OPEN:
         raise InvalidState(_("Only an open deadline can be cancelled."), details={"status": deadline.status})
+    _refuse_for_supplement_request(deadline)
     if not reason.strip():
         raise InvalidInput(details={"fields": {"reason": [_("Say why the deadline is cancelled.")]}})
     deadlines.deadline_close(deadline, status=DeadlineStatus.CANCELLED, actor=actor, reason=reason.strip())

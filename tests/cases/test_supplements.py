@@ -284,3 +284,38 @@ def test_withdrawing_a_submitted_case_cancels_its_open_supplement_requests(api, 
     request = SupplementRequest.objects.get(case=submitted)
     assert request.status == "cancelled"
     assert request.deadline.status == "cancelled"
+
+
+# --- The deadline endpoints leave a request's deadline to the request ---------------------------
+
+
+def test_a_requests_deadline_cannot_be_met_or_cancelled_on_its_own(api, manager, supervisor, submitted):
+    assert create(api, manager, submitted).status_code == 201
+    request = SupplementRequest.objects.get(case=submitted)
+
+    met = api(manager).post(f"/api/v1/deadlines/{request.deadline_id}/met/", {}, format="json")
+    cancelled = api(supervisor).post(
+        f"/api/v1/deadlines/{request.deadline_id}/cancel/", {"reason": "Not needed."}, format="json"
+    )
+
+    for response in (met, cancelled):
+        assert response.status_code == 409, response.data
+        assert response.data["error"]["details"] == {"supplement_request": request.pk}
+    request.refresh_from_db()
+    assert (request.status, request.deadline.status) == ("open", "open")
+
+
+def test_moving_a_requests_deadline_moves_the_request_too(api, manager, submitted):
+    assert create(api, manager, submitted).status_code == 201
+    request = SupplementRequest.objects.get(case=submitted)
+    later = request.due_at + dt.timedelta(days=2)
+
+    response = api(manager).post(
+        f"/api/v1/deadlines/{request.deadline_id}/move/",
+        {"due_at": later.isoformat(), "reason": "The platform gave two more days."},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.data
+    request.refresh_from_db()
+    assert request.due_at == request.deadline.due_at == later
