@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that it sees every answer: errors under /api/v1/ keep the one JSON shape.
+    "agency.api.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -242,6 +244,12 @@ REST_FRAMEWORK = {
         "integrations.throttling.UserRateThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "agency.api.pagination.PageNumberPagination",
+    # OPTIONS and the browsable API for views that load their rows through a selector.
+    "DEFAULT_METADATA_CLASS": "agency.api.introspection.AgencyMetadata",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "agency.api.introspection.AgencyBrowsableAPIRenderer",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",

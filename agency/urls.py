@@ -129,10 +129,12 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", metadata_class=None), name="swagger-ui"),
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("api/v1/", include(api_v1)),
 ]
 
+handler400 = "agency.api.errors.bad_request"
+handler403 = "agency.api.errors.permission_denied"
 handler404 = "agency.api.errors.page_not_found"
 handler500 = "agency.api.errors.server_error"

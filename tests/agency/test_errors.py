@@ -225,3 +225,68 @@ def test_unexpected_server_error_keeps_the_error_shape(
     assert "simulated bug" not in response.content.decode()
     assert "Traceback" not in response.content.decode()
     assert error["details"] == {}
+
+
+# --- Answers Django makes itself, with DEBUG on and off ------------------------------------
+
+
+@pytest.fixture(params=[False, True], ids=["debug-off", "debug-on"])
+def debug(request: pytest.FixtureRequest, settings: Any) -> bool:
+    settings.DEBUG = request.param
+    return bool(request.param)
+
+
+def test_unknown_path_is_the_error_shape_with_debug_on_and_off(api: Api, supervisor: User, debug: bool) -> None:
+    for path in ("/api/v1/no-such-thing/", "/api/v1/cases/1/no-such-thing/", "/api/v1/cases/abc/"):
+        assert_error(api(supervisor).get(path), 404, "not_found")
+    assert_error(api(None).post("/api/v1/nowhere/", {}), 404, "not_found")
+
+
+def test_server_error_is_the_error_shape_with_debug_on(
+    api: Api, manager: User, monkeypatch: pytest.MonkeyPatch, debug: bool
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(organisation_selectors, "organisation_list", broken)
+    response = quiet(api(manager)).get("/api/v1/organisations/")
+    assert_error(response, 500, "server_error")
+    assert "simulated bug" not in response.content.decode()
+
+
+def test_405_and_406_are_the_error_shape(api: Api, supervisor: User, debug: bool) -> None:
+    response = api(supervisor).delete("/api/v1/cases/")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response["Allow"]
+    assert_error(api(supervisor).get("/api/v1/cases/", HTTP_ACCEPT="application/xml"), 406, "not_acceptable")
+
+
+def test_oversize_json_body_is_400_naming_the_limit(api: Api, intake: User, settings: Any, debug: bool) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"shop": 1, "notes": "' + "x" * 2000 + '"}'
+    response = api(intake).post("/api/v1/cases/", body, content_type="application/json")
+    error = assert_error(response, 400, "request_too_large")
+    assert "1000" in error["message"]
+
+
+def test_too_many_form_fields_is_400(api: Api, intake: User, settings: Any, debug: bool) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    body = "&".join(f"field{i}=x" for i in range(20))
+    response = api(intake).post("/api/v1/cases/", body, content_type="application/x-www-form-urlencoded")
+    error = assert_error(response, 400, "too_many_fields")
+    assert "10" in error["message"]
+
+
+def test_malformed_multipart_is_400(api: Api, intake: User, debug: bool) -> None:
+    response = api(intake).post(
+        "/api/v1/cases/", b"--not-the-boundary\r\ngarbage", content_type="multipart/form-data; boundary=xyz"
+    )
+    assert_error(response, 400, None)
+    response = api(intake).post("/api/v1/cases/", b"garbage", content_type="multipart/form-data")
+    assert_error(response, 400, None)
+
+
+def test_pages_outside_the_api_keep_their_html_errors(client: Any, db: None) -> None:
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
