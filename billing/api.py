@@ -15,6 +15,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agency.api.fields import StrictBooleanField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from billing import selectors, services
@@ -212,7 +213,7 @@ class QuoteInputSerializer(serializers.Serializer[dict[str, Any]]):
         help_text="Flat: the fee. Per order cleared: the fee per order. Per case won: the fee for the case.",
     )
     currency = serializers.CharField(max_length=3, default="CNY")
-    refund_if_failed = serializers.BooleanField(
+    refund_if_failed = StrictBooleanField(
         default=False, help_text="Flat fee only: refunded in full if the appeal is rejected."
     )
     client_note = serializers.CharField(max_length=services.CLIENT_NOTE_LIMIT, allow_blank=True, default="")

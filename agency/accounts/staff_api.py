@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agency.accounts.models import User
+from agency.api.fields import StrictBooleanField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.organisations.models import Platform
 from cases import assignment
@@ -45,11 +46,11 @@ class StaffUpdateInputSerializer(serializers.Serializer[dict[str, Any]]):
         max_length=len(Platform.choices) * 2,
         help_text="Platform codes this person handles; empty: automatic assignment gives them nothing.",
     )
-    is_away = serializers.BooleanField(required=False)
+    is_away = StrictBooleanField(required=False)
 
 
 class AwayInputSerializer(serializers.Serializer[dict[str, Any]]):
-    is_away = serializers.BooleanField()
+    is_away = StrictBooleanField()
 
 
 class StaffListView(ListAPIView[User]):

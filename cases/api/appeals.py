@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agency.api.fields import DueMomentField, PastMomentField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from cases import appeals, services
@@ -157,10 +158,10 @@ class AttemptUpdateSerializer(serializers.Serializer[dict[str, Any]]):
 class SupplementCreateSerializer(serializers.Serializer[dict[str, Any]]):
     # Blank is refused by the service, with the same 400 and field name.
     description = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
-    received_at = serializers.DateTimeField(
+    received_at = PastMomentField(
         required=False, allow_null=True, default=None, help_text="When the platform's request arrived; default now."
     )
-    due_at = serializers.DateTimeField(
+    due_at = DueMomentField(
         required=False,
         allow_null=True,
         default=None,

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agency.accounts.models import User
+from agency.api.fields import DueMomentField, PastMomentField, StrictBooleanField
 from agency.organisations.models import Shop
 from cases import transitions as case_transitions
 from cases.models import (
@@ -122,7 +123,7 @@ class ExclusionInputSerializer(serializers.Serializer[dict[str, Any]]):
 
 class FlaggedOrderInputSerializer(serializers.Serializer[dict[str, Any]]):
     platform_order_id = serializers.CharField(max_length=64)
-    order_time = serializers.DateTimeField()
+    order_time = PastMomentField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal(0))
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, default="CNY")
     buyer_handle = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
@@ -156,7 +157,7 @@ class FlaggedOrderImportInputSerializer(serializers.Serializer[dict[str, Any]]):
     )
     default_goods_type = DefaultGoodsTypeField(choices=GoodsType.choices, default=GoodsType.PHYSICAL)
     default_currency = serializers.RegexField(r"^[A-Z]{3}$", default="CNY")
-    dry_run = serializers.BooleanField(default=False, help_text="Check the file and answer 200 without importing.")
+    dry_run = StrictBooleanField(default=False, help_text="Check the file and answer 200 without importing.")
 
     def validate_mapping(self, value: str) -> dict[str, str | None] | None:
         if not value.strip():
@@ -273,15 +274,15 @@ class CaseDetailsInputSerializer(serializers.Serializer[dict[str, Any]]):
     shop = serializers.PrimaryKeyRelatedField(queryset=Shop.objects.all())
     violation_type = serializers.ChoiceField(choices=ViolationType.choices)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    notice_received_at = serializers.DateTimeField()
-    notice_period_start = serializers.DateTimeField(required=False, allow_null=True)
-    notice_period_end = serializers.DateTimeField(required=False, allow_null=True)
+    notice_received_at = PastMomentField()
+    notice_period_start = PastMomentField(required=False, allow_null=True)
+    notice_period_end = PastMomentField(required=False, allow_null=True)
     penalty_points = serializers.IntegerField(min_value=0, max_value=1000, required=False)
     restrictions = serializers.ListField(
         child=serializers.ChoiceField(choices=Restriction.choices), required=False, max_length=len(Restriction)
     )
     restrictions_note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    appeal_deadline = serializers.DateTimeField(required=False, allow_null=True)
+    appeal_deadline = DueMomentField(required=False, allow_null=True)
 
     def validate_restrictions(self, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from agency.api.fields import DueMomentField
 from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceRequest, EvidenceRequestItem, RequestStatus
 
@@ -72,7 +73,7 @@ class RequestItemInputSerializer(serializers.Serializer[dict[str, Any]]):
 
 class EvidenceRequestInputSerializer(serializers.Serializer[dict[str, Any]]):
     items = RequestItemInputSerializer(many=True, allow_empty=False)
-    due_at = serializers.DateTimeField()
+    due_at = DueMomentField()
     message = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agency.accounts.models import Role
+from agency.api.fields import DueMomentField
 from agency.api.permissions import IsAgencyStaff, current_user
 from cases.api.serializers import OrganisationRefSerializer, UserRefSerializer
 from integrations import api_keys
@@ -73,7 +74,7 @@ class ApiKeyCreateSerializer(serializers.Serializer[dict[str, Any]]):
         help_text="The client organisation the key is limited to; omit or null for an agency-wide key.",
     )
     permission = serializers.ChoiceField(choices=KeyPermission.choices)
-    expiry_date = serializers.DateTimeField(required=False, allow_null=True)
+    expiry_date = DueMomentField(required=False, allow_null=True)
 
 
 class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[ApiKey]):

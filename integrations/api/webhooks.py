@@ -12,6 +12,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agency.api.fields import StrictBooleanField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.organisations.models import Organisation
 from integrations import webhooks as service
@@ -123,14 +124,14 @@ class WebhookSubscriptionInputSerializer(serializers.Serializer[Any]):
         help_text="Only this organisation's events; null for every organisation's.",
     )
     description = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
-    active = serializers.BooleanField(required=False, default=True)
+    active = StrictBooleanField(required=False, default=True)
 
 
 class WebhookSubscriptionUpdateSerializer(serializers.Serializer[Any]):
     url = serializers.URLField(required=False, max_length=500)
     events = serializers.ListField(child=serializers.ChoiceField(choices=EventType.choices), required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    active = serializers.BooleanField(required=False)
+    active = StrictBooleanField(required=False)
 
 
 class WebhookSubscriptionViewSet(viewsets.GenericViewSet[Any]):

@@ -10,6 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agency.api.fields import PastMomentField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from cases.api.serializers import UserRefSerializer
@@ -46,7 +47,7 @@ class PlatformContactInputSerializer(serializers.Serializer[dict[str, Any]]):
     )
     # Blank is refused by the service, with the same 400 and field name.
     summary = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
-    contacted_at = serializers.DateTimeField(
+    contacted_at = PastMomentField(
         required=False, allow_null=True, default=None, help_text="When the contact happened; defaults to now."
     )
     platform_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")

@@ -14,6 +14,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agency.api.fields import DueMomentField
 from agency.api.permissions import IsAgencyStaff, IsClientUser, current_user
 from agency.api.schema import CONFLICT_RESPONSES, ErrorSerializer
 from cases.api.serializers import UserRefSerializer
@@ -168,7 +169,7 @@ class DeadlineInputSerializer(serializers.Serializer[dict[str, Any]]):
             "the other kinds are kept by the system (400)."
         ),
     )
-    due_at = serializers.DateTimeField(
+    due_at = DueMomentField(
         required=False, allow_null=True, default=None, help_text="A fixed due time (from the platform's notice)."
     )
     amount = serializers.IntegerField(
@@ -180,7 +181,7 @@ class DeadlineInputSerializer(serializers.Serializer[dict[str, Any]]):
         help_text="With unit, instead of due_at: how long from starts_at.",
     )
     unit = serializers.ChoiceField(choices=TimeUnit.choices, required=False, allow_blank=True, default="")
-    starts_at = serializers.DateTimeField(
+    starts_at = DueMomentField(
         required=False, allow_null=True, default=None, help_text="Where amount and unit count from; defaults to now."
     )
     title = serializers.CharField(
@@ -194,7 +195,7 @@ class DeadlineInputSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class DeadlineMoveInputSerializer(serializers.Serializer[dict[str, Any]]):
-    due_at = serializers.DateTimeField(help_text="The new fixed due time; must be in the future.")
+    due_at = DueMomentField(help_text="The new fixed due time; must be in the future.")
     # Blank is refused by the service, with the same 400 and field name.
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
