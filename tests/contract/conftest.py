@@ -1,0 +1,102 @@
+"""One agency's worth of data, seeded once per test database, for the contract tests.
+
+The fuzzer sends thousands of requests to every operation. Seeding a fresh case for each
+would cost more than the requests; instead the demo's agency (users, two merchants,
+their cases) is seeded once when the test database is made, and walked further through
+the real services so that every state, every kind of record and every role exists. Each
+test still runs in a transaction that is rolled back, so what one operation's examples
+write never leaks into the next operation's.
+
+This directory runs as its own pytest invocation (see dev.py), so the seeded rows never
+meet the unit tests' exact counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from agency.accounts.models import User
+from agency.celery import app as celery_app
+from agency.organisations.models import Shop
+from cases import services
+from cases.demo import seed_demo
+from cases.models import Case
+from integrations.api_keys import api_key_create
+from integrations.webhooks import webhook_subscription_create
+from tests.conftest import PATHS, agree_fee, complete_evidence
+from tests.factories import order_data
+
+# The roles the contract is checked as; "anonymous" sends no credentials.
+ROLES = ("anonymous", "client", "api_key", "case_manager", "supervisor", "administrator")
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The Authorization header of each role."""
+
+    headers: dict[str, dict[str, str]]
+
+
+def _walk(shop: Shop, state: str, *, supervisor: User, manager: User) -> Case:
+    case = services.case_create(
+        actor=supervisor,
+        shop=shop,
+        violation_type="fake_transaction",
+        notice_received_at=timezone.now() - dt.timedelta(hours=3),
+        flagged_orders=[order_data(i) for i in range(4)],
+    )
+    services.case_assign(case_id=case.pk, actor=supervisor, assignee_id=manager.pk)
+    for name, inputs in PATHS[state]:
+        if name == "accept_case":
+            agree_fee(case, supervisor=supervisor)
+        services.case_transition(case_id=case.pk, name=name, actor=supervisor, **inputs)
+        if name == "accept_case":
+            complete_evidence(case, reviewer=supervisor)
+    return case
+
+
+def seed_agency() -> dict[str, dict[str, str]]:
+    seed_demo()
+    users = {user.username: user for user in User.objects.all()}
+    supervisor, manager, admin = users["supervisor"], users["manager1"], users["admin"]
+    shop = Shop.objects.get(platform_shop_id="TM-58812301")
+    for state in PATHS:
+        _walk(shop, state, supervisor=supervisor, manager=manager)
+    _, key = api_key_create(
+        actor=admin, name="Blossom ERP", organisation_id=shop.organisation_id, permission="read_write"
+    )
+    webhook_subscription_create(
+        actor=admin, url="http://127.0.0.1:9/agency", events=["case.state_changed"], description="CRM"
+    )
+
+    def token(username: str) -> dict[str, str]:
+        return {"Authorization": f"Token {Token.objects.get_or_create(user=users[username])[0].key}"}
+
+    return {
+        "anonymous": {},
+        "client": token("client_blossom"),
+        "api_key": {"Authorization": f"Api-Key {key}"},
+        "case_manager": token("manager1"),
+        "supervisor": token("supervisor"),
+        "administrator": token("admin"),
+    }
+
+
+@pytest.fixture(scope="session")
+def cast(django_db_setup: Any, django_db_blocker: Any) -> Cast:
+    # Outside a test's transaction, on-commit tasks fire at once: run them in-process
+    # (e-mail goes to the test outbox) instead of leaving messages on a broker.
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_db_blocker.unblock():
+            headers = seed_agency()
+    finally:
+        celery_app.conf.task_always_eager = previous
+    return Cast(headers=headers)
