@@ -324,6 +324,16 @@ EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
 # while they stream in, before they fill a disk.
 EVIDENCE_MAX_UPLOAD_BYTES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 
+# --- Flagged-order imports (cases.importing) ----------------------------------------------
+# An XLSX workbook is a ZIP archive. Before openpyxl reads one, the sizes in its central
+# directory are checked: it may unpack to at most this many bytes in all (default 50 MB; a
+# sheet of 50,000 orders with 12 columns unpacks to about 30 MB, with 40 columns to about
+# 90 MB), and to at most RATIO times its packed size (default 100; workbooks of 3 to 50,000
+# rows measured 4 to 14). A "ZIP bomb" of 200 KB that inflates to 200 MB is refused (400)
+# before anything is unpacked.
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", str(50 * 1024 * 1024)))
+IMPORT_XLSX_MAX_COMPRESSION_RATIO = int(os.environ.get("IMPORT_XLSX_MAX_COMPRESSION_RATIO", "100"))
+
 # --- Integrations -------------------------------------------------------------------------
 # How long the first answer to a POST with an Idempotency-Key is kept and replayed.
 IDEMPOTENCY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
