@@ -292,6 +292,8 @@ SPECTACULAR_SETTINGS = {
         "RecoveryTaskStatusEnum": "recovery.models.TaskStatus",
         "RecoveryTaskOwnerEnum": "recovery.models.TaskOwner",
         "PlatformEnum": "agency.organisations.models.Platform",
+        # The system's reasons: history (reason_code) and deadlines (closing_reason_code) share one enum.
+        "ReasonCodeEnum": "cases.reasons.ReasonCode",
     },
 }
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from agency.accounts.models import Role, User
 from agency.errors import InvalidInput, NotAllowed, NotFound
+from cases.reasons import ReasonCode, SystemReason, system_reason
 from workflows.holidays import library_days
 from workflows.models import CalendarDay, CalendarDayKind, CalendarDaySource, StageSla
 
@@ -39,7 +40,7 @@ def _require_administrator(actor: User) -> None:
         raise NotAllowed()
 
 
-def _recompute(*, dates: Sequence[dt.date], actor: User | None, reason: str) -> None:
+def _recompute(*, dates: Sequence[dt.date], actor: User | None, reason: SystemReason) -> None:
     # Imported here: the deadline engine imports the calendar, which must not import it back.
     from workflows.deadlines import deadlines_recompute_for_dates
 
@@ -82,11 +83,8 @@ def calendar_day_set(*, actor: User, date: dt.date, kind: str, name: str = "") -
     day, _created = CalendarDay.objects.update_or_create(
         date=date, defaults={"kind": kind, "name": name, "source": CalendarDaySource.MANUAL, "updated_by": actor}
     )
-    if kind == CalendarDayKind.HOLIDAY:
-        reason = _("%(date)s became a public holiday in the working calendar.") % {"date": date.isoformat()}
-    else:
-        reason = _("%(date)s became a make-up working day in the working calendar.") % {"date": date.isoformat()}
-    _recompute(dates=[date], actor=actor, reason=reason)
+    code = ReasonCode.CALENDAR_HOLIDAY_SET if kind == CalendarDayKind.HOLIDAY else ReasonCode.CALENDAR_WORKDAY_SET
+    _recompute(dates=[date], actor=actor, reason=system_reason(code, date=date.isoformat()))
     return day
 
 
@@ -106,9 +104,9 @@ def calendar_days_remove(*, actor: User, dates: Sequence[dt.date]) -> None:
         raise NotFound()
     CalendarDay.objects.filter(date__in=wanted).delete()
     if len(wanted) == 1:
-        reason = _("%(date)s follows the weekly rule again in the working calendar.") % {"date": wanted[0].isoformat()}
+        reason = system_reason(ReasonCode.CALENDAR_DAY_REMOVED, date=wanted[0].isoformat())
     else:
-        reason = _("Days were removed from the working calendar.")
+        reason = system_reason(ReasonCode.CALENDAR_DAYS_REMOVED)
     _recompute(dates=wanted, actor=actor, reason=reason)
 
 
@@ -152,9 +150,7 @@ def calendar_import_library(*, years: Sequence[int] | None = None, actor: User |
     for day in updated:
         day.save(update_fields=["kind", "name", "updated_at"])
     changed = [day.date for day in added + updated]
-    _recompute(
-        dates=changed, actor=actor, reason=_("The official holiday schedule was imported into the working calendar.")
-    )
+    _recompute(dates=changed, actor=actor, reason=system_reason(ReasonCode.CALENDAR_SCHEDULE_IMPORTED))
     return ImportResult(added=len(added), updated=len(updated), kept=kept)
 
 

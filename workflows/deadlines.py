@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from agency.accounts.models import User
 from cases.history import record_case_event
 from cases.models import TERMINAL_STATES, Case, CaseState, EventKind, WindowUnit
+from cases.reasons import Reason, ReasonCode, reason_fields, reason_text, system_reason
 from workflows.calendar import WorkingCalendar, load_calendar
 from workflows.models import (
     CLIENT_FACING_KINDS,
@@ -131,6 +132,11 @@ def deadline_label(deadline: Deadline) -> str:
     return str(DeadlineKind(deadline.kind).label)
 
 
+def deadline_closing_reason(deadline: Deadline) -> str:
+    """Why the deadline was met or cancelled, in the active language: the system's words, or a person's."""
+    return reason_text(deadline.closing_reason_code, deadline.closing_reason_params, deadline.closing_reason)
+
+
 def _describe(deadline: Deadline) -> dict[str, Any]:
     return {
         "deadline": deadline.pk,
@@ -140,7 +146,7 @@ def _describe(deadline: Deadline) -> dict[str, Any]:
     }
 
 
-def _record(deadline: Deadline, *, actor: User | None, kind: EventKind, reason: str = "", **values: Any) -> None:
+def _record(deadline: Deadline, *, actor: User | None, kind: EventKind, reason: Reason = "", **values: Any) -> None:
     # Deadlines the client acts on appear on the client's timeline, except those of evidence
     # requests, whose own events already tell the client what is wanted and by when.
     visible = deadline.client_facing and deadline.kind != DeadlineKind.CLIENT_EVIDENCE_REQUEST
@@ -250,7 +256,7 @@ def _store_schedule(
     used_seconds: int,
     paused_at: dt.datetime | None,
     actor: User | None,
-    reason: str,
+    reason: Reason,
     now: dt.datetime,
 ) -> bool:
     """Save a new schedule if it differs from the stored one, with its history row."""
@@ -277,7 +283,7 @@ def deadline_reschedule(
     deadline: Deadline,
     *,
     actor: User | None,
-    reason: str,
+    reason: Reason,
     calendar: WorkingCalendar | None = None,
     waits: Sequence[Interval] | None = None,
 ) -> bool:
@@ -292,7 +298,7 @@ def deadline_reschedule(
     )
 
 
-def deadline_move(deadline: Deadline, *, due_at: dt.datetime, actor: User | None, reason: str) -> bool:
+def deadline_move(deadline: Deadline, *, due_at: dt.datetime, actor: User | None, reason: Reason) -> bool:
     """Give a deadline a new fixed due time (a corrected notice, a platform's extension)."""
     if deadline.status != DeadlineStatus.OPEN:
         return False
@@ -305,7 +311,7 @@ def deadline_move(deadline: Deadline, *, due_at: dt.datetime, actor: User | None
     )
 
 
-def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | None, reason: str) -> int:
+def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | None, reason: Reason) -> int:
     """After a calendar day changed: recompute every running working-time clock that spans one of ``dates``.
 
     A clock is affected when it started before the end of the latest changed day and is
@@ -339,7 +345,7 @@ def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | Non
 
 
 def deadline_close(
-    deadline: Deadline, *, status: str, actor: User | None, reason: str = "", at: dt.datetime | None = None
+    deadline: Deadline, *, status: str, actor: User | None, reason: Reason = "", at: dt.datetime | None = None
 ) -> bool:
     """Mark an open deadline met or cancelled; a missed one that is now met is recorded as met late.
 
@@ -365,19 +371,41 @@ def deadline_close(
         kind = EventKind.DEADLINE_CANCELLED
     else:
         raise ValueError(f"Cannot close a deadline as {status!r}.")
-    deadline.closing_reason = reason
-    deadline.save(update_fields=["status", "next_alert_at", "met_at", "cancelled_at", "closing_reason", "updated_at"])
+    deadline.closing_reason, deadline.closing_reason_code, deadline.closing_reason_params = reason_fields(reason)
+    deadline.save(
+        update_fields=[
+            "status",
+            "next_alert_at",
+            "met_at",
+            "cancelled_at",
+            "closing_reason",
+            "closing_reason_code",
+            "closing_reason_params",
+            "updated_at",
+        ]
+    )
     _record(deadline, actor=actor, kind=kind, reason=reason, late=False)
     return True
 
 
-def deadline_reopen(deadline: Deadline, *, actor: User | None, reason: str) -> bool:
+def deadline_reopen(deadline: Deadline, *, actor: User | None, reason: Reason) -> bool:
     """Open a met deadline again (the evidence that met it turned out unusable)."""
     if deadline.status != DeadlineStatus.MET:
         return False
-    deadline.status, deadline.met_at, deadline.closing_reason = DeadlineStatus.OPEN, None, ""
+    deadline.status, deadline.met_at = DeadlineStatus.OPEN, None
+    deadline.closing_reason, deadline.closing_reason_code, deadline.closing_reason_params = "", "", None
     deadline.next_alert_at = next_alert_at(deadline, timezone.now())
-    deadline.save(update_fields=["status", "met_at", "closing_reason", "next_alert_at", "updated_at"])
+    deadline.save(
+        update_fields=[
+            "status",
+            "met_at",
+            "closing_reason",
+            "closing_reason_code",
+            "closing_reason_params",
+            "next_alert_at",
+            "updated_at",
+        ]
+    )
     _record(deadline, actor=actor, kind=EventKind.DEADLINE_REOPENED, reason=reason)
     return True
 
@@ -388,7 +416,7 @@ def _open(case: Case, *kinds: str) -> list[Deadline]:
     )
 
 
-def _close_all(case: Case, kinds: Sequence[str], *, status: str, actor: User | None, reason: str) -> None:
+def _close_all(case: Case, kinds: Sequence[str], *, status: str, actor: User | None, reason: Reason) -> None:
     for deadline in _open(case, *kinds):
         deadline.case = case
         deadline_close(deadline, status=status, actor=actor, reason=reason)
@@ -397,7 +425,7 @@ def _close_all(case: Case, kinds: Sequence[str], *, status: str, actor: User | N
 # --- Waiting on the client or the platform ----------------------------------------------------
 
 
-def _reschedule_pausable(case: Case, *, actor: User | None, reason: str) -> None:
+def _reschedule_pausable(case: Case, *, actor: User | None, reason: Reason) -> None:
     deadlines = list(
         Deadline.objects.select_for_update().filter(
             case_id=case.pk, status=DeadlineStatus.OPEN, pausable=True, budget_amount__isnull=False
@@ -427,12 +455,12 @@ def case_wait_start(
         new_value={"wait": wait.pk, "waiting_on": waiting_on, "source": source},
         reason=note,
     )
-    _reschedule_pausable(case, actor=actor, reason=_("Waiting on %(party)s.") % {"party": WaitingOn(waiting_on).label})
+    _reschedule_pausable(case, actor=actor, reason=system_reason(ReasonCode.WAITING_ON, party=waiting_on))
     return wait
 
 
 def case_wait_end(
-    *, case: Case, waiting_on: str, actor: User | None, source: str | None = None, note: str = ""
+    *, case: Case, waiting_on: str, actor: User | None, source: str | None = None, note: Reason = ""
 ) -> CaseWait | None:
     """Stop waiting on a party; paused clocks resume with the time already used kept."""
     waits = CaseWait.objects.select_for_update().filter(case_id=case.pk, waiting_on=waiting_on, ended_at__isnull=True)
@@ -450,9 +478,7 @@ def case_wait_end(
         new_value={"wait": wait.pk, "waiting_on": waiting_on, "source": wait.source},
         reason=note,
     )
-    _reschedule_pausable(
-        case, actor=actor, reason=_("No longer waiting on %(party)s.") % {"party": WaitingOn(waiting_on).label}
-    )
+    _reschedule_pausable(case, actor=actor, reason=system_reason(ReasonCode.NO_LONGER_WAITING_ON, party=waiting_on))
     return wait
 
 
@@ -492,7 +518,7 @@ def appeal_window_sync(case: Case, *, actor: User | None) -> Deadline | None:
             **wanted,
         )
     existing.case = case
-    reason = _("The notice's details changed.")
+    reason = system_reason(ReasonCode.NOTICE_DETAILS_CHANGED)
     if "due_at" in wanted:
         deadline_move(existing, due_at=wanted["due_at"], actor=actor, reason=reason)
         return existing
@@ -536,7 +562,7 @@ def chat_evidence_sync(case: Case, *, actor: User | None) -> Deadline | None:
                 existing,
                 status=DeadlineStatus.CANCELLED,
                 actor=actor,
-                reason=_("Chat evidence is no longer being gathered at this stage."),
+                reason=system_reason(ReasonCode.CHAT_EVIDENCE_STAGE_OVER),
             )
         return None
     due = chat_evidence_status(case)["next_deadline"]
@@ -544,10 +570,15 @@ def chat_evidence_sync(case: Case, *, actor: User | None) -> Deadline | None:
         existing.case = case
         if due is None:
             deadline_close(
-                existing, status=DeadlineStatus.MET, actor=actor, reason=_("No order's chat evidence is outstanding.")
+                existing,
+                status=DeadlineStatus.MET,
+                actor=actor,
+                reason=system_reason(ReasonCode.CHAT_EVIDENCE_NONE_OUTSTANDING),
             )
             return None
-        deadline_move(existing, due_at=due, actor=actor, reason=_("The earliest outstanding chat evidence changed."))
+        deadline_move(
+            existing, due_at=due, actor=actor, reason=system_reason(ReasonCode.CHAT_EVIDENCE_EARLIEST_CHANGED)
+        )
         return existing
     if due is None:
         return None
@@ -581,7 +612,7 @@ def stage_sla_start(case: Case, *, actor: User | None) -> Deadline | None:
     )
 
 
-def _meet_outstanding(case: Case, kind: str, *, actor: User | None, reason: str, **match: Any) -> None:
+def _meet_outstanding(case: Case, kind: str, *, actor: User | None, reason: Reason, **match: Any) -> None:
     """Mark the case's open deadlines of ``kind`` met, and its missed ones met late."""
     for deadline in (
         Deadline.objects.select_for_update()
@@ -593,13 +624,15 @@ def _meet_outstanding(case: Case, kind: str, *, actor: User | None, reason: str,
 
 
 def _stage_sla_met(case: Case, *, actor: User | None, old_state: str) -> None:
-    reason = _("The case left “%(state)s”.") % {"state": CaseState(old_state).label}
+    reason = system_reason(ReasonCode.CASE_LEFT_STATE, state=old_state)
     _meet_outstanding(case, DeadlineKind.STAGE_SLA, actor=actor, reason=reason, stage=old_state)
 
 
 def follow_up_restart(case: Case, *, actor: User | None, since: dt.datetime) -> Deadline | None:
     """The next contact with the platform is due within the profile's maximum silence of ``since``."""
-    _meet_outstanding(case, DeadlineKind.PLATFORM_FOLLOW_UP, actor=actor, reason=_("The platform was contacted."))
+    _meet_outstanding(
+        case, DeadlineKind.PLATFORM_FOLLOW_UP, actor=actor, reason=system_reason(ReasonCode.PLATFORM_CONTACTED)
+    )
     if case.state != CaseState.SUBMITTED:
         return None
     profile = case.rule_profile
@@ -628,7 +661,7 @@ def on_state_changed(case: Case, *, actor: User | None, old_state: str, transiti
     """Meet, cancel and start deadlines as the case moves; called in the transition's transaction."""
     _stage_sla_met(case, actor=actor, old_state=old_state)
     if case.state in TERMINAL_STATES:
-        reason = _("The case is %(state)s.") % {"state": CaseState(case.state).label}
+        reason = system_reason(ReasonCode.CASE_FINISHED, state=case.state)
         _close_all(case, list(DeadlineKind.values), status=DeadlineStatus.CANCELLED, actor=actor, reason=reason)
         for party in WaitingOn.values:
             case_wait_end(case=case, waiting_on=party, actor=actor, note=reason)
@@ -639,7 +672,7 @@ def on_state_changed(case: Case, *, actor: User | None, old_state: str, transiti
             list(PLATFORM_KINDS),
             status=DeadlineStatus.MET,
             actor=actor,
-            reason=_("The appeal was submitted."),
+            reason=system_reason(ReasonCode.APPEAL_SUBMITTED),
         )
         follow_up_restart(case, actor=actor, since=case.state_changed_at)
     if old_state == CaseState.SUBMITTED:
@@ -648,7 +681,7 @@ def on_state_changed(case: Case, *, actor: User | None, old_state: str, transiti
             [DeadlineKind.PLATFORM_FOLLOW_UP, DeadlineKind.PLATFORM_SUPPLEMENT],
             status=DeadlineStatus.MET,
             actor=actor,
-            reason=_("The platform decided."),
+            reason=system_reason(ReasonCode.PLATFORM_DECIDED),
         )
     chat_evidence_sync(case, actor=actor)
     stage_sla_start(case, actor=actor)
@@ -671,11 +704,16 @@ def evidence_request_sync(case: Case, request: Any, *, actor: User | None) -> No
         )
     deadline.case = case
     if request.status == RequestStatus.FULFILLED:
-        deadline_close(deadline, status=DeadlineStatus.MET, actor=actor, reason=_("Everything asked for arrived."))
+        deadline_close(
+            deadline,
+            status=DeadlineStatus.MET,
+            actor=actor,
+            reason=system_reason(ReasonCode.EVIDENCE_REQUEST_FULFILLED),
+        )
     elif request.status == RequestStatus.CANCELLED:
         deadline_close(deadline, status=DeadlineStatus.CANCELLED, actor=actor, reason=request.cancellation_reason or "")
     elif deadline.status == DeadlineStatus.MET:
-        deadline_reopen(deadline, actor=actor, reason=_("An item that met the request cannot be used."))
+        deadline_reopen(deadline, actor=actor, reason=system_reason(ReasonCode.EVIDENCE_REQUEST_REOPENED))
     waiting = EvidenceRequest.objects.filter(case_id=case.pk, status=RequestStatus.OPEN).exists()
     if waiting:
         case_wait_start(case=case, waiting_on=WaitingOn.CLIENT, actor=actor, source=WaitSource.EVIDENCE_REQUEST)

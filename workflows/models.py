@@ -159,7 +159,11 @@ class Deadline(models.Model):
     met_at = models.DateTimeField(null=True, blank=True)
     missed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Why it was met or cancelled: what a person typed, or the system's reason as a code of
+    # cases.reasons.ReasonCode with its values, worded in the reader's language when read.
     closing_reason = models.TextField(blank=True)
+    closing_reason_code = models.CharField(max_length=64, blank=True)
+    closing_reason_params = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

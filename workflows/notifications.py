@@ -21,6 +21,7 @@ from agency.accounts.models import Role, User
 from agency.errors import NotFound
 from agency.organisations.models import Platform
 from cases.models import Case
+from cases.reasons import reason_text
 from workflows.models import (
     CLIENT_FACING_KINDS,
     Deadline,
@@ -324,7 +325,9 @@ def _render_staff_running(kind: str, params: dict[str, Any], reference: str) -> 
         else:
             by = _text(params.get("assigned_by")) or _("a supervisor")
             lines = [_("%(who)s assigned case %(reference)s to you.") % {"who": by, "reference": reference}]
-        reason = _text(params.get("reason"))
+        # A system reason comes as its code and values and is worded here, in the reader's
+        # language; a typed one (or one stored before codes existed) is shown as written.
+        reason = reason_text(_text(params.get("reason_code")), params.get("reason_params"), _text(params.get("reason")))
         if reason:
             lines.append(_("Reason: %(reason)s") % {"reason": reason})
         return title, "\n".join(lines)

@@ -168,7 +168,9 @@ def test_a_finished_case_cancels_every_open_deadline(
 
     assert not Deadline.objects.filter(case=case, status="open").exists()
     assert not CaseWait.objects.filter(case=case, ended_at__isnull=True).exists()
-    assert all(d.closing_reason for d in Deadline.objects.filter(case=case, status="cancelled"))
+    cancelled = list(Deadline.objects.filter(case=case, status="cancelled"))
+    assert {d.closing_reason_code for d in cancelled} == {"case_finished"}
+    assert all(deadlines.deadline_closing_reason(d) == "The case is Withdrawn." for d in cancelled)
 
 
 def test_stage_slas_are_configuration(

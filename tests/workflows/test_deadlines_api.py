@@ -96,6 +96,8 @@ STAFF_FIELDS = {
     "missed_at",
     "cancelled_at",
     "closing_reason",
+    "closing_reason_code",
+    "closing_reason_params",
     "overdue",
     "remaining_seconds",
     "created_at",
