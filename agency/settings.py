@@ -348,6 +348,9 @@ BUSINESS_TIME_ZONE = os.environ.get("BUSINESS_TIME_ZONE", TIME_ZONE)
 WORKING_HOURS_START = os.environ.get("WORKING_HOURS_START", "09:00")
 WORKING_HOURS_END = os.environ.get("WORKING_HOURS_END", "18:00")
 WORKING_WEEKDAYS = os.environ.get("WORKING_WEEKDAYS", "1,2,3,4,5")
+# From this day of the year (MM-DD), administrators are told (once) while next year's official
+# holiday arrangement is not loaded; until it is, that year runs on statutory holidays only.
+CALENDAR_MISSING_NOTICE_FROM = os.environ.get("CALENDAR_MISSING_NOTICE_FROM", "11-01")
 # Reminders before a due time, in hours; a missed deadline escalates to the supervisors.
 DEADLINE_REMINDER_OFFSETS_HOURS = os.environ.get("DEADLINE_REMINDER_OFFSETS_HOURS", "72,24,4")
 # How many due deadlines one sweep run handles before it queues the next run.
@@ -368,6 +371,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "appeals@agency.exampl
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "workflows.record_heartbeat", "schedule": 60.0},
     "deadline-sweep": {"task": "workflows.sweep_deadlines", "schedule": 60.0},
+    "calendar-missing-notice": {"task": "workflows.calendar_missing_notice", "schedule": 3600.0},
     # Events are also dispatched as they commit; this run catches any whose task was lost.
     "webhook-dispatch": {"task": "integrations.dispatch_webhooks", "schedule": 10.0},
     "idempotency-purge": {"task": "integrations.purge_idempotency_records", "schedule": 3600.0},

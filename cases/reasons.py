@@ -61,6 +61,8 @@ class ReasonCode(models.TextChoices):
     CALENDAR_DAY_REMOVED = "calendar_day_removed"
     CALENDAR_DAYS_REMOVED = "calendar_days_removed"
     CALENDAR_SCHEDULE_IMPORTED = "calendar_schedule_imported"
+    CALENDAR_YEAR_OFFICIAL = "calendar_year_official"
+    CALENDAR_YEAR_NOT_OFFICIAL = "calendar_year_not_official"
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,12 @@ TEMPLATES: dict[str, ReasonTemplate] = {
     ReasonCode.CALENDAR_DAYS_REMOVED: ReasonTemplate(_("Days were removed from the working calendar.")),
     ReasonCode.CALENDAR_SCHEDULE_IMPORTED: ReasonTemplate(
         _("The official holiday schedule was imported into the working calendar.")
+    ),
+    ReasonCode.CALENDAR_YEAR_OFFICIAL: ReasonTemplate(
+        _("The official holiday arrangement for %(year)s was entered in the working calendar.")
+    ),
+    ReasonCode.CALENDAR_YEAR_NOT_OFFICIAL: ReasonTemplate(
+        _("%(year)s is computed on statutory holidays again: its official arrangement was withdrawn.")
     ),
 }
 

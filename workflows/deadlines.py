@@ -6,11 +6,17 @@ the intervals in which the case waited on the client or the platform. Anything t
 change one of those inputs (a holiday edited, a wait started or ended, the notice time
 corrected) recomputes the open deadlines it touches here, and every change writes one
 history row. ``workflows.sweep`` fires the reminders and escalations.
+
+A working-time clock whose span reaches a year without an official holiday arrangement is
+computed on that year's statutory holidays and marked provisional (``provisional_years``);
+entering the arrangement recomputes it through ``deadlines_recompute_for_dates`` like any
+other calendar edit, and the mark goes with the recompute.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,10 +27,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
+from agency.errors import InvalidInput
 from cases.history import record_case_event
 from cases.models import TERMINAL_STATES, Case, CaseState, EventKind, WindowUnit
 from cases.reasons import Reason, ReasonCode, reason_fields, reason_text, system_reason
-from workflows.calendar import WorkingCalendar, load_calendar
+from workflows.calendar import CalendarRangeError, WorkingCalendar, load_calendar, range_error_fields
 from workflows.models import (
     CLIENT_FACING_KINDS,
     PLATFORM_KINDS,
@@ -52,6 +59,8 @@ CHAT_EVIDENCE_STATES = (CaseState.INTAKE, CaseState.ASSESSMENT, CaseState.EVIDEN
 PAUSABLE_KINDS = (DeadlineKind.STAGE_SLA,)
 
 Interval = tuple[dt.datetime, dt.datetime | None]
+
+logger = logging.getLogger(__name__)
 
 
 def reminder_offsets_minutes() -> list[int]:
@@ -108,6 +117,31 @@ def schedule(
             return None, budget - remaining, max(start, deadline.starts_at)
         cursor = max(cursor, end)
     return calendar.advance(cursor, remaining, unit), 0, None
+
+
+def provisional_years(
+    calendar: WorkingCalendar, deadline: Deadline, due_at: dt.datetime | None, paused_at: dt.datetime | None
+) -> list[int]:
+    """The years without an official arrangement that a working-time clock's computed span reaches.
+
+    The span is from the start to the due time, or to the pause of a paused clock (its rest
+    is computed again when it resumes). Natural time and fixed due times never depend on
+    the holidays, so they are never provisional.
+    """
+    if deadline.budget_amount is None or deadline.budget_unit not in WORKING_UNITS:
+        return []
+    return list(calendar.unofficial_years(deadline.starts_at, due_at or paused_at or deadline.starts_at))
+
+
+def _schedule_or_refuse(
+    calendar: WorkingCalendar, deadline: Deadline, waits: Sequence[Interval], *, start_field: str
+) -> tuple[dt.datetime | None, int, dt.datetime | None, list[int]]:
+    """``schedule`` plus the provisional years; a span outside the supported years is bad input (400)."""
+    try:
+        due_at, used, paused_at = schedule(calendar, deadline, waits)
+    except CalendarRangeError as exc:
+        raise InvalidInput(details={"fields": range_error_fields(exc, start_field=start_field)}) from exc
+    return due_at, used, paused_at, provisional_years(calendar, deadline, due_at, paused_at)
 
 
 def next_alert_at(deadline: Deadline, now: dt.datetime) -> dt.datetime | None:
@@ -199,11 +233,14 @@ def deadline_set(
     basis: dict[str, Any] | None = None,
     reminders: bool = True,
     calendar: WorkingCalendar | None = None,
+    start_field: str = "starts_at",
 ) -> Deadline:
     """Create an open deadline from a budget (``amount`` ``unit`` from ``starts_at``) or a fixed ``due_at``.
 
     Call inside the transaction that caused it. Raises ValueError for a basis that is
-    neither or both: callers validate user input before they get here.
+    neither or both: callers validate user input before they get here. A working-time
+    budget outside the calendar's supported years raises InvalidInput naming ``start_field``
+    (the caller's name for the start) or the amount.
     """
     if (amount is None) == (due_at is None):
         raise ValueError("Give either a budget (amount and unit) or a fixed due time.")
@@ -240,12 +277,20 @@ def deadline_set(
     }
     if amount is not None:
         waits = _waits_of(case) if deadline.pausable else []
-        deadline.due_at, deadline.used_seconds, deadline.paused_at = schedule(
-            calendar or load_calendar(), deadline, waits
+        deadline.due_at, deadline.used_seconds, deadline.paused_at, years = _schedule_or_refuse(
+            calendar or load_calendar(), deadline, waits, start_field=start_field
         )
+        deadline.provisional, deadline.provisional_years = bool(years), years
     deadline.next_alert_at = next_alert_at(deadline, now)
     deadline.save()
-    _record(deadline, actor=actor, kind=EventKind.DEADLINE_SET, basis=deadline.basis, paused=deadline.paused_at)
+    _record(
+        deadline,
+        actor=actor,
+        kind=EventKind.DEADLINE_SET,
+        basis=deadline.basis,
+        paused=deadline.paused_at,
+        provisional_years=deadline.provisional_years,
+    )
     return deadline
 
 
@@ -255,17 +300,33 @@ def _store_schedule(
     due_at: dt.datetime | None,
     used_seconds: int,
     paused_at: dt.datetime | None,
+    provisional_years: list[int],
     actor: User | None,
     reason: Reason,
     now: dt.datetime,
 ) -> bool:
-    """Save a new schedule if it differs from the stored one, with its history row."""
-    if (due_at, paused_at) == (deadline.due_at, deadline.paused_at):
+    """Save a new schedule if it differs from the stored one, with its history row.
+
+    A schedule that only stops (or starts) being provisional is a change too: the due time
+    is the same, but it now rests on the official arrangement, and the history says so.
+    """
+    if (due_at, paused_at, provisional_years) == (deadline.due_at, deadline.paused_at, deadline.provisional_years):
         return False
-    old_due, was_paused = deadline.due_at, deadline.paused_at is not None
+    old_due, was_paused, was_provisional = deadline.due_at, deadline.paused_at is not None, deadline.provisional
     deadline.due_at, deadline.used_seconds, deadline.paused_at = due_at, used_seconds, paused_at
+    deadline.provisional, deadline.provisional_years = bool(provisional_years), provisional_years
     deadline.next_alert_at = next_alert_at(deadline, now)
-    deadline.save(update_fields=["due_at", "used_seconds", "paused_at", "next_alert_at", "updated_at"])
+    deadline.save(
+        update_fields=[
+            "due_at",
+            "used_seconds",
+            "paused_at",
+            "provisional",
+            "provisional_years",
+            "next_alert_at",
+            "updated_at",
+        ]
+    )
     _record(
         deadline,
         actor=actor,
@@ -275,6 +336,8 @@ def _store_schedule(
         was_paused=was_paused,
         paused=paused_at is not None,
         used_seconds=used_seconds,
+        was_provisional=was_provisional,
+        provisional_years=provisional_years,
     )
     return True
 
@@ -286,15 +349,25 @@ def deadline_reschedule(
     reason: Reason,
     calendar: WorkingCalendar | None = None,
     waits: Sequence[Interval] | None = None,
+    start_field: str = "starts_at",
 ) -> bool:
-    """Recompute an open clock from its basis; True if its due time or pause changed."""
+    """Recompute an open clock from its basis; True if its due time, pause or provisional mark changed."""
     if deadline.status != DeadlineStatus.OPEN or deadline.budget_amount is None:
         return False
     if waits is None:
         waits = _waits_of(deadline.case) if deadline.pausable else []
-    due_at, used, paused_at = schedule(calendar or load_calendar(), deadline, waits)
+    due_at, used, paused_at, years = _schedule_or_refuse(
+        calendar or load_calendar(), deadline, waits, start_field=start_field
+    )
     return _store_schedule(
-        deadline, due_at=due_at, used_seconds=used, paused_at=paused_at, actor=actor, reason=reason, now=timezone.now()
+        deadline,
+        due_at=due_at,
+        used_seconds=used,
+        paused_at=paused_at,
+        provisional_years=years,
+        actor=actor,
+        reason=reason,
+        now=timezone.now(),
     )
 
 
@@ -307,7 +380,14 @@ def deadline_move(deadline: Deadline, *, due_at: dt.datetime, actor: User | None
         deadline.basis = {**deadline.basis, "method": "fixed", "amount": None, "unit": "", "replaced_budget": True}
         deadline.save(update_fields=["budget_amount", "budget_unit", "basis"])
     return _store_schedule(
-        deadline, due_at=due_at, used_seconds=0, paused_at=None, actor=actor, reason=reason, now=timezone.now()
+        deadline,
+        due_at=due_at,
+        used_seconds=0,
+        paused_at=None,
+        provisional_years=[],
+        actor=actor,
+        reason=reason,
+        now=timezone.now(),
     )
 
 
@@ -316,7 +396,9 @@ def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | Non
 
     A clock is affected when it started before the end of the latest changed day and is
     due after the start of the earliest (or is paused, so its future is open). Natural-time
-    and fixed deadlines do not depend on the calendar.
+    and fixed deadlines do not depend on the calendar. A year's official arrangement
+    entered (or withdrawn) is a change of every day of that year: pass its first and last
+    day, and every provisional clock that reaches it is recomputed and loses (or gets) the mark.
     """
     if not dates:
         return 0
@@ -336,8 +418,13 @@ def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | Non
     moved = 0
     for deadline in affected:
         waits = merged_waits(deadline.case.waits.all()) if deadline.pausable else []
-        if deadline_reschedule(deadline, actor=actor, reason=reason, calendar=calendar, waits=waits):
-            moved += 1
+        try:
+            if deadline_reschedule(deadline, actor=actor, reason=reason, calendar=calendar, waits=waits):
+                moved += 1
+        except InvalidInput:
+            # A clock stored before the supported years were enforced (a start typed as 1990)
+            # keeps its due time rather than block the administrator's calendar edit.
+            logger.warning("Deadline %s spans years the calendar does not support; left as it was", deadline.pk)
     return moved
 
 
@@ -515,6 +602,7 @@ def appeal_window_sync(case: Case, *, actor: User | None) -> Deadline | None:
             kind=DeadlineKind.PLATFORM_APPEAL_WINDOW,
             actor=actor,
             starts_at=case.notice_received_at,
+            start_field="notice_received_at",
             **wanted,
         )
     existing.case = case
@@ -542,7 +630,7 @@ def appeal_window_sync(case: Case, *, actor: User | None) -> Deadline | None:
             **wanted["basis"],
         }
         existing.save(update_fields=["starts_at", "budget_amount", "budget_unit", "basis"])
-        deadline_reschedule(existing, actor=actor, reason=reason)
+        deadline_reschedule(existing, actor=actor, reason=reason, start_field="notice_received_at")
     return existing
 
 

@@ -416,10 +416,28 @@ def _render_client(kind: str, params: dict[str, Any], reference: str) -> tuple[s
     return title, "\n".join(lines)
 
 
+def _render_calendar_year_missing(params: dict[str, Any]) -> tuple[str, str]:
+    """To administrators: a year's official holiday arrangement is not loaded, and what to do."""
+    year = _scalar(params.get("year")) or "?"
+    values = {"year": year}
+    action = _("Enter the %(year)s public holidays and make-up working days, then mark the year official.")
+    lines = [
+        _("The official holiday arrangement (public holidays and make-up working days) for %(year)s is not loaded.")
+        % values,
+        _("Until it is, working-time deadlines that reach %(year)s are computed on statutory holidays only.") % values,
+        _("They are marked provisional, and move when the arrangement is entered."),
+        _("What to do: %(action)s") % {"action": action % values},
+        _("Once the installed holiday library knows %(year)s, calendar_import --year %(year)s does both.") % values,
+    ]
+    return _("The %(year)s holiday arrangement is missing") % values, "\n".join(lines)
+
+
 def _render_staff(kind: str, params: dict[str, Any], reference: str) -> tuple[str, str]:
     running = _render_staff_running(kind, params, reference)
     if running is not None:
         return running
+    if kind == NotificationKind.CALENDAR_YEAR_MISSING:
+        return _render_calendar_year_missing(params)
     assignee = _text(params.get("assignee"))
     assigned = _("Assigned to: %(assignee)s") % {"assignee": assignee} if assignee else _("Assigned to: nobody")
 

@@ -100,6 +100,9 @@ STAFF_FIELDS = {
     "closing_reason_params",
     "overdue",
     "remaining_seconds",
+    "provisional",
+    "provisional_years",
+    "provisional_reason",
     "created_at",
 }
 

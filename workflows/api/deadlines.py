@@ -20,6 +20,7 @@ from cases.api.serializers import UserRefSerializer
 from cases.reasons import ReasonCode, reason_code_or_none
 from workflows import deadline_services as services
 from workflows import selectors
+from workflows.calendar import provisional_reason
 from workflows.deadline_services import MAX_BUDGET_AMOUNT
 from workflows.deadlines import deadline_closing_reason, deadline_label
 from workflows.models import CaseWait, Deadline, DeadlineKind, DeadlineStatus, TimeUnit, WaitingOn
@@ -67,6 +68,19 @@ class DeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline]):
     remaining_seconds = serializers.SerializerMethodField(
         help_text="Open and running: seconds until due (negative once past). Otherwise null."
     )
+    provisional = serializers.BooleanField(
+        read_only=True,
+        help_text="A working-time clock whose span reaches a year without an official holiday arrangement: "
+        "computed on that year's statutory holidays, and recomputed when the arrangement is entered.",
+    )
+    provisional_years = serializers.ListField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="The years without an official arrangement the clock reaches; empty when not provisional.",
+    )
+    provisional_reason = serializers.SerializerMethodField(
+        help_text="Why the due time is provisional, in the request's language; null when it is not."
+    )
     closing_reason = serializers.SerializerMethodField(help_text=CLOSING_REASON_HELP)
     closing_reason_code = serializers.SerializerMethodField(help_text=CLOSING_REASON_CODE_HELP)
     closing_reason_params = serializers.SerializerMethodField(help_text=CLOSING_REASON_PARAMS_HELP)
@@ -102,12 +116,18 @@ class DeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline]):
             "closing_reason_params",
             "overdue",
             "remaining_seconds",
+            "provisional",
+            "provisional_years",
+            "provisional_reason",
             "created_at",
         ]
         read_only_fields = fields
 
     def get_title(self, deadline: Deadline) -> str:
         return deadline_label(deadline)
+
+    def get_provisional_reason(self, deadline: Deadline) -> str | None:
+        return provisional_reason(deadline.provisional_years) if deadline.provisional else None
 
     def get_closing_reason(self, deadline: Deadline) -> str:
         return deadline_closing_reason(deadline)
