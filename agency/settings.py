@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
         "RecoveryTaskStatusEnum": "recovery.models.TaskStatus",
         "RecoveryTaskOwnerEnum": "recovery.models.TaskOwner",
         "PlatformEnum": "agency.organisations.models.Platform",
+        # The system's reasons: history (reason_code) and deadlines (closing_reason_code) share one enum.
+        "ReasonCodeEnum": "cases.reasons.ReasonCode",
     },
 }
 
@@ -332,6 +334,16 @@ EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
 # while they stream in, before they fill a disk.
 EVIDENCE_MAX_UPLOAD_BYTES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 
+# --- Flagged-order imports (cases.importing) ----------------------------------------------
+# An XLSX workbook is a ZIP archive. Before openpyxl reads one, the sizes in its central
+# directory are checked: it may unpack to at most this many bytes in all (default 50 MB; a
+# sheet of 50,000 orders with 12 columns unpacks to about 30 MB, with 40 columns to about
+# 90 MB), and to at most RATIO times its packed size (default 100; workbooks of 3 to 50,000
+# rows measured 4 to 14). A "ZIP bomb" of 200 KB that inflates to 200 MB is refused (400)
+# before anything is unpacked.
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", str(50 * 1024 * 1024)))
+IMPORT_XLSX_MAX_COMPRESSION_RATIO = int(os.environ.get("IMPORT_XLSX_MAX_COMPRESSION_RATIO", "100"))
+
 # --- Integrations -------------------------------------------------------------------------
 # How long the first answer to a POST with an Idempotency-Key is kept and replayed.
 IDEMPOTENCY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
@@ -344,6 +356,9 @@ BUSINESS_TIME_ZONE = os.environ.get("BUSINESS_TIME_ZONE", TIME_ZONE)
 WORKING_HOURS_START = os.environ.get("WORKING_HOURS_START", "09:00")
 WORKING_HOURS_END = os.environ.get("WORKING_HOURS_END", "18:00")
 WORKING_WEEKDAYS = os.environ.get("WORKING_WEEKDAYS", "1,2,3,4,5")
+# From this day of the year (MM-DD), administrators are told (once) while next year's official
+# holiday arrangement is not loaded; until it is, that year runs on statutory holidays only.
+CALENDAR_MISSING_NOTICE_FROM = os.environ.get("CALENDAR_MISSING_NOTICE_FROM", "11-01")
 # Reminders before a due time, in hours; a missed deadline escalates to the supervisors.
 DEADLINE_REMINDER_OFFSETS_HOURS = os.environ.get("DEADLINE_REMINDER_OFFSETS_HOURS", "72,24,4")
 # How many due deadlines one sweep run handles before it queues the next run.
@@ -364,6 +379,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "appeals@agency.exampl
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "workflows.record_heartbeat", "schedule": 60.0},
     "deadline-sweep": {"task": "workflows.sweep_deadlines", "schedule": 60.0},
+    "calendar-missing-notice": {"task": "workflows.calendar_missing_notice", "schedule": 3600.0},
     # Events are also dispatched as they commit; this run catches any whose task was lost.
     "webhook-dispatch": {"task": "integrations.dispatch_webhooks", "schedule": 10.0},
     "idempotency-purge": {"task": "integrations.purge_idempotency_records", "schedule": 3600.0},

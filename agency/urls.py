@@ -22,7 +22,7 @@ from evidence.requests_api.views import (
 )
 from integrations.api.api_keys import ApiKeyViewSet
 from integrations.api.webhooks import WebhookDeliveryListView, WebhookDeliveryResendView, WebhookSubscriptionViewSet
-from workflows.api.calendar import CalendarDayViewSet, StageSlaViewSet, WorkingTimeView
+from workflows.api.calendar import CalendarDayViewSet, CalendarYearViewSet, StageSlaViewSet, WorkingTimeView
 from workflows.api.contacts import CasePlatformContactsView
 from workflows.api.deadlines import (
     CaseDeadlinesView,
@@ -67,6 +67,7 @@ router.register("rule-profiles", RuleProfileViewSet, basename="rule-profile")
 router.register(r"cases/(?P<id>[0-9]{1,18})/evidence", CaseEvidenceViewSet, basename="case-evidence")
 router.register("evidence", EvidenceViewSet, basename="evidence")
 router.register("calendar/days", CalendarDayViewSet, basename="calendar-day")
+router.register("calendar/years", CalendarYearViewSet, basename="calendar-year")
 router.register("stage-slas", StageSlaViewSet, basename="stage-sla")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")

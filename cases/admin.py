@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import (
     AppealAttempt,
@@ -24,6 +25,7 @@ from cases.models import (
     SupplementRequest,
     SupplementResponse,
 )
+from cases.reasons import event_reason
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -41,9 +43,14 @@ class CaseEventInline(admin.TabularInline):
     model = CaseEvent
     extra = 0
     can_delete = False
-    fields = ("created_at", "actor", "kind", "old_value", "new_value", "reason")
+    fields = ("created_at", "actor", "kind", "old_value", "new_value", "reason_shown", "reason_code")
     readonly_fields = fields
     max_num = 0
+
+    @admin.display(description=_("Reason"))
+    def reason_shown(self, event: CaseEvent) -> str:
+        # A system reason is stored as a code; it is worded in the reader's language here.
+        return event_reason(event)
 
 
 @admin.register(Case)

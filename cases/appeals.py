@@ -54,6 +54,7 @@ from cases.models import (
     SupplementStatus,
 )
 from cases.permissions import CASE_WORKERS
+from cases.reasons import Reason, ReasonCode, system_reason
 from cases.selectors import case_for_actor
 
 # What an outcome given for the whole case means for each order appealed.
@@ -545,7 +546,7 @@ def _locked_supplement(actor: User, supplement_id: int) -> tuple[Case, Supplemen
     return case, request
 
 
-def _close_deadline(case: Case, request: SupplementRequest, *, status: str, actor: User, reason: str) -> None:
+def _close_deadline(case: Case, request: SupplementRequest, *, status: str, actor: User, reason: Reason) -> None:
     from workflows.deadlines import deadline_close
     from workflows.models import Deadline
 
@@ -631,7 +632,7 @@ def supplement_respond(
         request.status = SupplementStatus.ANSWERED
         request.save(update_fields=["status"])
     _close_deadline(
-        case, request, status=DeadlineStatus.MET, actor=actor, reason=_("The supplement was sent to the platform.")
+        case, request, status=DeadlineStatus.MET, actor=actor, reason=system_reason(ReasonCode.SUPPLEMENT_SENT)
     )
     record_case_event(
         case=case,
@@ -687,7 +688,7 @@ def supplements_cancel_open(*, case: Case, attempt: AppealAttempt, actor: User) 
             request,
             status=DeadlineStatus.CANCELLED,
             actor=actor,
-            reason=_("The platform decided before the supplement was answered."),
+            reason=system_reason(ReasonCode.SUPPLEMENT_OVERTAKEN),
         )
     return len(open_requests)
 

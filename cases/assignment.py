@@ -33,6 +33,7 @@ from agency.organisations.models import Platform
 from cases.history import record_case_event
 from cases.models import OPEN_STATES, Case, EventKind
 from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS
+from cases.reasons import Reason, ReasonCode, reason_notification_params, system_reason
 from workflows.models import Deadline, DeadlineStatus, NotificationKind
 from workflows.notifications import notify
 from workflows.selectors import overdue_q
@@ -233,11 +234,9 @@ def auto_assign_at_intake(*, case: Case, actor: User) -> User | None:
     case.save(update_fields=["assignee", "updated_at"])
     User.objects.filter(pk=chosen.pk).update(last_assigned_at=now)
     chosen.last_assigned_at = now
-    reason = _("Automatic: least open work (score %(work)d: %(cases)d open cases, %(orders)d open orders).") % {
-        "work": score,
-        "cases": counts["open_cases"],
-        "orders": counts["open_orders"],
-    }
+    reason = system_reason(
+        ReasonCode.AUTO_ASSIGNED_LEAST_WORK, work=score, cases=counts["open_cases"], orders=counts["open_orders"]
+    )
     # new_value goes to the client's integrations (CASE_ASSIGNED webhook), so the work
     # score, which is about the agency's staff, stays in the reason, which never leaves.
     event = record_case_event(
@@ -253,17 +252,13 @@ def auto_assign_at_intake(*, case: Case, actor: User) -> User | None:
 
 
 def _auto_assignment_failed(*, case: Case, actor: User, platform: str, why: str) -> None:
-    platform_label = Platform(platform).label if platform in Platform.values else platform
-    if why == WHY_ALL_AWAY:
-        reason = _("Every case manager with the %(platform)s skill is away; a supervisor must assign the case.")
-    else:
-        reason = _("No case manager has the %(platform)s skill; a supervisor must assign the case.")
+    code = ReasonCode.AUTO_ASSIGNMENT_ALL_AWAY if why == WHY_ALL_AWAY else ReasonCode.AUTO_ASSIGNMENT_NO_SKILL
     record_case_event(
         case=case,
         actor=actor,
         kind=EventKind.AUTO_ASSIGNMENT_FAILED,
         new_value={"platform": platform, "why": why},
-        reason=reason % {"platform": platform_label},
+        reason=system_reason(code, platform=platform),
         client_visible=False,
     )
     supervisors = User.objects.filter(role=Role.SUPERVISOR, is_active=True, api_key__isnull=True)
@@ -277,13 +272,22 @@ def _auto_assignment_failed(*, case: Case, actor: User, platform: str, why: str)
     )
 
 
-def _notify_assignee(*, case: Case, assignee: User, actor: User, reason: str, automatic: bool, event_id: int) -> None:
+def _notify_assignee(
+    *, case: Case, assignee: User, actor: User, reason: Reason, automatic: bool, event_id: int
+) -> None:
+    # The reason travels as the history row has it (typed text, or code and values), so the
+    # notification and its e-mail word it in the recipient's language, not the writer's.
     notify(
         recipients=[assignee],
         kind=NotificationKind.CASE_ASSIGNED,
         case=case,
         deadline=None,
-        params={"reference": case.reference, "assigned_by": actor.label, "reason": reason, "automatic": automatic},
+        params={
+            "reference": case.reference,
+            "assigned_by": actor.label,
+            **reason_notification_params(reason),
+            "automatic": automatic,
+        },
         dedupe_key=f"case-assigned:{case.pk}:{event_id}",
     )
 

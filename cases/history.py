@@ -6,6 +6,7 @@ from typing import Any
 
 from agency.accounts.models import User
 from cases.models import Case, CaseEvent, EventKind
+from cases.reasons import Reason, reason_fields
 
 # Kinds a client sees in the portal timeline. Assignment and detail corrections are the
 # agency's internal bookkeeping; creation, order counts and state changes are the client's
@@ -52,7 +53,7 @@ def record_case_event(
     kind: EventKind,
     old_value: Any = None,
     new_value: Any = None,
-    reason: str = "",
+    reason: Reason = "",
     client_visible: bool | None = None,
 ) -> CaseEvent:
     """Append one history row; call inside the transaction that made the change.
@@ -60,14 +61,19 @@ def record_case_event(
     Also writes the matching outbox event (integrations.events), if the kind has one.
     Whether the client sees it follows the kind, unless the caller decides per row (a
     deadline event is the client's business only for the deadlines the client acts on).
+    ``reason`` is what a person typed, or a ``SystemReason`` (cases.reasons), stored as its
+    code and values so that each reader gets it in their own language.
     """
+    typed, code, params = reason_fields(reason)
     event = CaseEvent.objects.create(
         case=case,
         actor=actor,
         kind=kind,
         old_value=old_value,
         new_value=new_value,
-        reason=reason,
+        reason=typed,
+        reason_code=code,
+        reason_params=params,
         client_visible=kind in CLIENT_VISIBLE_KINDS if client_visible is None else client_visible,
     )
     # The domain event for integrations goes into the outbox in this same transaction.

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
@@ -38,9 +39,8 @@ from cases.services import _add_orders, _require_role, _visible_case
 MAX_IMPORT_ROWS = 50_000
 # The same ceiling as an evidence upload; a 50,000-row export with the usual columns fits.
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-# An XLSX file is a ZIP archive: refuse one whose contents would expand past this before
-# openpyxl reads it (openpyxl keeps the shared strings in memory, even in read-only mode).
-MAX_XLSX_EXPANDED_BYTES = 256 * 1024 * 1024
+# How far an XLSX file (a ZIP archive) may unpack is in settings: IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES
+# and IMPORT_XLSX_MAX_COMPRESSION_RATIO, checked in _check_xlsx_archive.
 MAX_LISTED_ROW_ERRORS = 500
 
 ORDER_FIELDS = (
@@ -145,7 +145,15 @@ CURRENCY_WORDS = {"人民币": "CNY", "RMB": "CNY", "元": "CNY", "¥": "CNY"}
 
 _BRACKETED = re.compile(r"[(\[【].*?[)\]】]")
 _HEADER_NOISE = re.compile(r"[\s_\-.:/]+")
-_AMOUNT_NOISE = re.compile(r"[\s,¥$元]|CNY|RMB", re.IGNORECASE)
+_AMOUNT_NOISE = re.compile(r"[\s¥$元]|CNY|RMB", re.IGNORECASE)
+# Commas in an amount are thousands separators, so they must fall between groups of three
+# digits: "12,50" (a decimal comma) would otherwise become 1250.
+_GROUPED_AMOUNT = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+# An amount such as ¥1,234.50 written to a CSV without quotes becomes two cells, "¥1" and
+# "234.50" (or more, for ¥1,234,567.00): a head of one to three digits after an optional
+# currency sign, then cells of exactly three digits, the last perhaps with decimals.
+_SPLIT_AMOUNT_HEAD = re.compile(r"(?:[¥$]|CNY|RMB)?\s*[+-]?\d{1,3}", re.IGNORECASE)
+_SPLIT_AMOUNT_TAIL = re.compile(r"\d{3}(?:\.\d*)?\s*元?")
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 # 2026-03-01 12:30:00, 2026/3/1 12:30, 2026.03.01, 2026年3月1日 12:30, ISO 8601 with a T
 # and an offset. Applied after NFKC, which turns full-width digits and colons into ASCII.
@@ -193,7 +201,7 @@ class RowErrors:
     listed: list[dict[str, Any]] = field(default_factory=list)
     count: int = 0
 
-    def add(self, row: int, column: str, name: str, message: str) -> None:
+    def add(self, row: int, column: str, name: str | None, message: str) -> None:
         self.count += 1
         if len(self.listed) < MAX_LISTED_ROW_ERRORS:
             self.listed.append({"row": row, "column": column, "field": name, "message": message})
@@ -206,6 +214,7 @@ class ColumnPlan:
     indexes: dict[str, int]  # field -> position in the row
     headers: dict[str, str]  # field -> the column's header, as written in the file
     ignored: list[str]
+    width: int  # columns up to the last one with a header; a cell further right belongs to none
 
     @property
     def columns(self) -> dict[str, str]:
@@ -287,15 +296,35 @@ def _csv_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
         ) from exc
 
 
+def _check_xlsx_archive(members: Sequence[zipfile.ZipInfo]) -> None:
+    """Refuse a ZIP bomb from the sizes in the archive's central directory, before anything is unpacked.
+
+    openpyxl reads the members through zipfile, which never returns more of a member than
+    its declared ``file_size`` (one that inflates further fails its CRC check), so the
+    declared sizes bound what a workbook can make us unpack. The ratio is the whole
+    archive's, not each member's: small members such as styles compress unevenly, and the
+    total size limit already bounds a bomb hidden beside incompressible members.
+    """
+    max_bytes = settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES
+    expanded = sum(member.file_size for member in members)
+    if expanded > max_bytes:
+        message = _("The XLSX file unpacks to more than %(size)s; export fewer rows per file.")
+        raise _file_error(message % {"size": filesizeformat(max_bytes)})
+    max_ratio = settings.IMPORT_XLSX_MAX_COMPRESSION_RATIO
+    compressed = sum(member.compress_size for member in members)
+    if expanded > max_ratio * max(compressed, 1):
+        message = _("The XLSX file unpacks to more than %(ratio)d times its size, which no spreadsheet export does.")
+        raise _file_error(message % {"ratio": max_ratio})
+
+
 def _xlsx_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
     unreadable = _file_error(_("The XLSX file cannot be read; open it in a spreadsheet and save it again."))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            expanded = sum(member.file_size for member in archive.infolist())
+            members = archive.infolist()
     except zipfile.BadZipFile as exc:
         raise unreadable from exc
-    if expanded > MAX_XLSX_EXPANDED_BYTES:
-        raise _file_error(_("The XLSX file is too large once unpacked; export fewer rows per file."))
+    _check_xlsx_archive(members)
 
     # Only imports of workbooks pay for loading openpyxl (which ships no type hints).
     from openpyxl import load_workbook  # type: ignore[import-untyped]
@@ -407,6 +436,7 @@ def _plan_columns(headers: Sequence[str], mapping: Mapping[str, str | None]) -> 
         indexes={name: indexes[name] for name in ORDER_FIELDS if name in indexes},
         headers={name: headers[indexes[name]] for name in ORDER_FIELDS if name in indexes},
         ignored=[header for index, header in enumerate(headers) if header and index not in used],
+        width=max((index + 1 for index, header in enumerate(headers) if header), default=0),
     )
     missing = [name for name in REQUIRED_FIELDS if name not in plan.indexes]
     if missing:
@@ -427,6 +457,63 @@ def _plan_columns(headers: Sequence[str], mapping: Mapping[str, str | None]) -> 
 
 def _header_text(cell: Any) -> str:
     return "" if cell is None else str(cell).strip().lstrip("\ufeff").strip()
+
+
+def _column_letter(index: int) -> str:
+    """The spreadsheet's name for the column at this position: 0 is A, 26 is AA."""
+    letters = ""
+    number = index + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+# --- Row shape -----------------------------------------------------------------------------
+
+
+def _is_blank_cell(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _looks_like_split_amount(cells: Sequence[Any], index: int) -> bool:
+    """Whether the amount cell and the one after it look like one amount cut at a thousands separator."""
+    if index + 1 >= len(cells):
+        return False
+    head, tail = cells[index], cells[index + 1]
+    return (
+        isinstance(head, str)
+        and isinstance(tail, str)
+        and _SPLIT_AMOUNT_HEAD.fullmatch(unicodedata.normalize("NFKC", head).strip()) is not None
+        and _SPLIT_AMOUNT_TAIL.fullmatch(unicodedata.normalize("NFKC", tail).strip()) is not None
+    )
+
+
+def _extra_cells_error(cells: Sequence[Any], plan: ColumnPlan) -> tuple[str, str | None, str] | None:
+    """(column, field, message) when a row has more cells than the header, or None if they are all empty.
+
+    Empty cells past the header are harmless: some exports end every line with a delimiter,
+    and nothing is lost in them. A cell with anything in it has no column to go to, and
+    usually means that an unquoted delimiter inside a cell has split it, moving every later
+    cell one column to the right; the row is refused as a whole rather than read shifted.
+    The common case, an amount written as ¥1,234.50 without quotes, is recognised even when
+    the cell that fell off the end is empty, and reported on the amount column; the message
+    also suggests it when the first cell past the header is a group of three digits.
+    """
+    message = _("This row has %(cells)d cells, more than the header's %(columns)d.") % {
+        "cells": len(cells),
+        "columns": plan.width,
+    }
+    hint = _("Is it an amount with an unquoted thousands separator? Quote amounts such as “1,234.50”.")
+    if _looks_like_split_amount(cells, plan.indexes["amount"]):
+        return plan.headers["amount"], "amount", f"{message} {hint}"
+    for index in range(plan.width, len(cells)):
+        cell = cells[index]
+        if not _is_blank_cell(cell):
+            if isinstance(cell, str) and _SPLIT_AMOUNT_TAIL.fullmatch(unicodedata.normalize("NFKC", cell).strip()):
+                message = f"{message} {hint}"
+            return _column_letter(index), None, message
+    return None
 
 
 # --- Cells ---------------------------------------------------------------------------------
@@ -467,6 +554,8 @@ def _order_time(value: Any, zone: dt.tzinfo) -> dt.datetime:
     A date alone is taken as the start of that day: the earliest the order can have
     been placed, so the chat-evidence deadline counted from it is never too late.
     """
+    if value is None:  # an empty XLSX cell, or a CSV row that ends before this column
+        raise _CellError(_("Required."))
     if isinstance(value, dt.datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=zone)
     if isinstance(value, dt.date):
@@ -510,7 +599,7 @@ _AMOUNT_CEILING = Decimal("1e10")  # FlaggedOrder.amount: 12 digits, 2 of them d
 
 
 def _amount(value: Any) -> Decimal:
-    """A non-negative amount with at most two decimal places; currency signs and commas are dropped."""
+    """A non-negative amount with at most two decimal places; currency signs and thousands separators are dropped."""
     if isinstance(value, bool):
         raise _CellError(_("Not an amount."))
     if isinstance(value, float):
@@ -521,6 +610,11 @@ def _amount(value: Any) -> Decimal:
         text = _AMOUNT_NOISE.sub("", unicodedata.normalize("NFKC", _text(value)))
         if not text:
             raise _CellError(_("Required."))
+        if "," in text:
+            if not _GROUPED_AMOUNT.fullmatch(text):
+                message = _("“%(value)s” is not an amount: a comma may only separate thousands, as in 1,234.50.")
+                raise _CellError(message % {"value": str(value)[:40]})
+            text = text.replace(",", "")
     try:
         amount = Decimal(text)
     except InvalidOperation as exc:
@@ -639,11 +733,26 @@ def _read_rows(
             raise _file_error(
                 _("The file has more than %(n)d orders; split it into smaller files.") % {"n": MAX_IMPORT_ROWS}
             )
+        if len(cells) > plan.width:
+            extra = _extra_cells_error(cells, plan)
+            if extra is not None:
+                # The row's cells do not line up with the header, so its other cells are
+                # not checked: their errors would only be echoes of the shift.
+                errors.add(number, *extra)
+                continue
         order: dict[str, Any] = dict(defaults)
         valid = True
         for name, index, header, parse in columns:
+            if index >= len(cells):
+                # A row that ends early is read as if its last cells were empty (Excel leaves
+                # trailing empty cells out of some lines), so only a required cell is missed.
+                if name in REQUIRED_FIELDS:
+                    message = _("Missing: this row has only %(cells)d cells, fewer than the header's %(columns)d.")
+                    errors.add(number, header, name, message % {"cells": len(cells), "columns": plan.width})
+                    valid = False
+                continue
             try:
-                order[name] = parse(cells[index] if index < len(cells) else None)
+                order[name] = parse(cells[index])
             except _CellError as exc:
                 errors.add(number, header, name, str(exc))
                 valid = False

@@ -473,7 +473,12 @@ class CaseEvent(models.Model):
     kind = models.CharField(max_length=32, choices=EventKind.choices)
     old_value = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     new_value = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    # Why: what a person typed, kept as typed; or, for a reason the system gives, a code of
+    # cases.reasons.ReasonCode with its values, worded in the reader's language when read
+    # (cases.reasons.reason_text). One or the other, never both.
     reason = models.TextField(blank=True)
+    reason_code = models.CharField(max_length=64, blank=True)
+    reason_params = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     client_visible = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -482,6 +487,11 @@ class CaseEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["case", "created_at", "id"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reason="") | models.Q(reason_code=""), name="event_reason_typed_or_coded"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} @ {self.created_at:%Y-%m-%d %H:%M}"

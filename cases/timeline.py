@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import FeeModel
 from cases.models import CaseEvent, CaseState, EventKind, Outcome
+from cases.reasons import event_reason
 from evidence.kinds import EvidenceKind
 from workflows.models import DeadlineKind
 
@@ -67,7 +68,7 @@ def _evidence_sentence(event: CaseEvent) -> str:
             return _("Evidence accepted: %(kind)s.") % {"kind": _kind_label(new)}
         return _("Evidence that cannot be used: %(kind)s. Reason: %(reason)s") % {
             "kind": _kind_label(new),
-            "reason": event.reason,
+            "reason": event_reason(event),
         }
     if event.kind == EventKind.EVIDENCE_REQUESTED:
         if new.get("reopened"):

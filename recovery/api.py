@@ -16,10 +16,11 @@ from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from agency.organisations.models import Platform
 from cases.api.serializers import UserRefSerializer
+from cases.reasons import ReasonCode, reason_code_or_none
 from recovery import selectors, services
 from recovery.models import RecoveryTask, RecoveryTemplate, RecoveryTemplateTask, TaskOwner, TaskStatus
 from workflows import selectors as deadline_selectors
-from workflows.deadlines import deadline_label
+from workflows.deadlines import deadline_closing_reason, deadline_label
 from workflows.models import Deadline
 
 # --- Templates -------------------------------------------------------------------------------
@@ -191,6 +192,12 @@ class CheckInSerializer(serializers.ModelSerializer[Deadline]):
     title = serializers.SerializerMethodField()
     outstanding = serializers.SerializerMethodField(help_text="Open, or missed and not met late since.")
     overdue = serializers.SerializerMethodField()
+    closing_reason = serializers.SerializerMethodField(
+        help_text="Why it was met or cancelled, in the request's language (the system's words, or a person's)."
+    )
+    closing_reason_code = serializers.SerializerMethodField(
+        help_text="The system's reason as a stable code; null when a person typed it (or none was given)."
+    )
 
     class Meta:
         model = Deadline
@@ -204,10 +211,18 @@ class CheckInSerializer(serializers.ModelSerializer[Deadline]):
             "missed_at",
             "cancelled_at",
             "closing_reason",
+            "closing_reason_code",
             "outstanding",
             "overdue",
         ]
         read_only_fields = fields
+
+    def get_closing_reason(self, deadline: Deadline) -> str:
+        return deadline_closing_reason(deadline)
+
+    @extend_schema_field(serializers.ChoiceField(choices=ReasonCode.choices, allow_null=True))
+    def get_closing_reason_code(self, deadline: Deadline) -> str | None:
+        return reason_code_or_none(deadline.closing_reason_code)
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_day(self, deadline: Deadline) -> int | None:

@@ -6,18 +6,20 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext_lazy as _
 
 from agency.accounts.models import Role, User
+from agency.errors import InvalidInput
 from cases.admin import ReadOnlyAdmin
 from cases.models import CaseState
 from workflows import calendar_services
 from workflows.models import (
     CalendarDay,
+    CalendarYear,
     CaseWait,
     Deadline,
     DeadlineAlert,
@@ -84,6 +86,66 @@ class CalendarDayAdmin(admin.ModelAdmin):
         calendar_services.calendar_days_remove(
             actor=cast(User, request.user), dates=list(queryset.values_list("date", flat=True))
         )
+
+
+class CalendarYearForm(forms.ModelForm):
+    class Meta:
+        model = CalendarYear
+        fields = ("year", "official")
+
+    def clean(self) -> dict[str, Any]:
+        # The service's own checks, so that a refusal shows next to the field, not as an error page.
+        cleaned = super().clean() or {}
+        year = cleaned.get("year", self.instance.year if self.instance.pk else None)
+        if isinstance(year, int):
+            errors = calendar_services.calendar_year_errors(year=year, official=bool(cleaned.get("official")))
+            for field, messages_ in errors.items():
+                self.add_error(field if field in self.fields else None, messages_)
+        return cleaned
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(admin.ModelAdmin):
+    """Whether each year's official holiday arrangement is loaded. Enter the year's days first, then
+    tick "official": saving goes through the calendar service, which recomputes (in the same
+    transaction) every provisional clock that reaches the year."""
+
+    form = CalendarYearForm
+    list_display = ("year", "official", "source", "updated_by", "updated_at", "missing_notice_sent_at")
+    list_filter = ("official", "source")
+    list_select_related = ("updated_by",)
+    ordering = ("-year",)
+    actions = ("declare_official",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        always = ("source", "updated_by", "updated_at", "missing_notice_sent_at")
+        return (*always, "year") if obj is not None else always
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _is_administrator(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_administrator(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a year is withdrawn by clearing "official", which recomputes its clocks
+
+    def save_model(self, request: HttpRequest, obj: CalendarYear, form: Any, change: bool) -> None:
+        saved = calendar_services.calendar_year_set(
+            actor=cast(User, request.user), year=obj.year, official=obj.official
+        )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    @admin.action(description=_("Mark the official arrangement as entered"), permissions=["change"])
+    def declare_official(self, request: HttpRequest, queryset: QuerySet[CalendarYear]) -> None:
+        for year in queryset.order_by("year").values_list("year", flat=True):
+            try:
+                calendar_services.calendar_year_set(actor=cast(User, request.user), year=year, official=True)
+            except InvalidInput as exc:
+                for messages_ in exc.details.get("fields", {}).values():
+                    for message in messages_:
+                        self.message_user(request, f"{year}: {message}", level=messages.ERROR)
 
 
 class StageSlaForm(forms.ModelForm):

@@ -24,6 +24,19 @@ Monday-to-Friday calendar:
   same thing in a time zone without daylight saving time, such as Asia/Shanghai.
 * Seconds are whole: measures round down to the second.
 
+The calendar never guesses silently. A year whose official arrangement (放假安排, with its
+调休) is not loaded yet (no ``CalendarYear`` row marked official) is computed on its
+statutory holidays alone: the fixed days the law names (New Year's Day, the Spring
+Festival, Qingming, Labour Day, the Dragon Boat and Mid-Autumn festivals, National Day),
+dated by rule by the holidays library, with no day moved or made up. Working time whose
+span reaches such a year is provisional (``unofficial_years`` names the years), and the
+deadlines computed on it say so until the arrangement is entered and they are recomputed.
+
+Working time is computed only within the supported years, ``FIRST_SUPPORTED_YEAR`` (2000)
+through ``SUPPORTED_YEARS_AHEAD`` (5) years after the current one: outside them a date is a
+typing mistake, and the calendar raises ``CalendarRangeError`` rather than count days on an
+empty calendar.
+
 Every datetime in and out is timezone-aware (a naive one is a ValueError); results are
 expressed in the calendar's time zone. Internally all differences are taken in UTC,
 because Python subtracts two datetimes of the same zone on the wall clock.
@@ -33,12 +46,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 UTC = dt.UTC
 ONE_DAY = dt.timedelta(days=1)
@@ -50,6 +65,43 @@ WORKING_HOURS = "working_hours"
 WORKING_DAYS = "working_days"
 UNITS = (NATURAL_HOURS, NATURAL_DAYS, WORKING_HOURS, WORKING_DAYS)
 WORKING_UNITS = (WORKING_HOURS, WORKING_DAYS)
+
+# The years working time is computed in: from 2000 (no arrangement before it is of any use
+# to a running deadline, and the holiday rules before it were different again) through five
+# years after the current one (longer than any budget the API accepts, 1000 working days).
+FIRST_SUPPORTED_YEAR = 2000
+SUPPORTED_YEARS_AHEAD = 5
+
+
+class CalendarRangeError(ValueError):
+    """Working time was asked of a day outside the years the calendar supports.
+
+    ``at_start`` tells a start outside them from a budget that runs past the last of them.
+    """
+
+    def __init__(self, day: dt.date, first_year: int, last_year: int, *, at_start: bool) -> None:
+        self.day, self.first_year, self.last_year, self.at_start = day, first_year, last_year, at_start
+        super().__init__(f"{day} is outside the supported calendar years {first_year}-{last_year}")
+
+
+def range_error_fields(
+    error: CalendarRangeError, *, start_field: str, amount_field: str = "amount"
+) -> dict[str, list[str]]:
+    """The 400's ``details.fields`` for working time outside the supported years: the start, else the amount."""
+    values = {"first": error.first_year, "last": error.last_year}
+    if error.at_start:
+        message = _("Give a time in the years %(first)d to %(last)d: the working calendar covers those only.")
+        return {start_field: [message % values]}
+    return {amount_field: [_("This runs past %(last)d, the last year the working calendar covers.") % values]}
+
+
+def provisional_reason(years: Sequence[int]) -> str | None:
+    """Why working time over these years is provisional, in the active language; None if it is not."""
+    if not years:
+        return None
+    return _(
+        "The official holiday arrangement for %(years)s is not loaded; this is computed on statutory holidays only."
+    ) % {"years": ", ".join(str(year) for year in years)}
 
 
 def _aware(value: dt.datetime, name: str) -> dt.datetime:
@@ -71,6 +123,11 @@ class WorkingCalendar:
     ``holidays`` are days off even on a working weekday; ``workdays`` are make-up working
     days even on a weekend (a workday entry wins over the weekday rule; a date is never in
     both). All datetimes in and out are timezone-aware; results are in ``tz``.
+
+    ``official_years`` are the years whose official arrangement is loaded (None: every
+    year's, as for a calendar built by hand from its exception days); ``statutory_holidays``
+    are the statutory days off of the other years, days off like ``holidays``. Working time
+    is computed only for days of ``first_year`` through ``last_year``.
     """
 
     tz: ZoneInfo
@@ -79,6 +136,10 @@ class WorkingCalendar:
     weekdays: frozenset[int]  # ISO numbers, Monday = 1
     holidays: frozenset[dt.date]
     workdays: frozenset[dt.date]
+    official_years: frozenset[int] | None = None
+    statutory_holidays: frozenset[dt.date] = frozenset()
+    first_year: int = dt.MINYEAR
+    last_year: int = dt.MAXYEAR
 
     def __post_init__(self) -> None:
         # Without a working weekday, a search for the next working moment might never end;
@@ -89,6 +150,8 @@ class WorkingCalendar:
             raise ValueError("day_start and day_end are wall-clock times without a time zone")
         if not self.day_start < self.day_end:
             raise ValueError(f"day_start {self.day_start} must be before day_end {self.day_end}")
+        if not self.first_year <= self.last_year:
+            raise ValueError(f"first_year {self.first_year} must not be after last_year {self.last_year}")
 
     # --- Days and intervals -------------------------------------------------------------
 
@@ -102,9 +165,28 @@ class WorkingCalendar:
     def is_working_day(self, day: dt.date) -> bool:
         if day in self.workdays:
             return True
-        if day in self.holidays:
+        if day in self.holidays or day in self.statutory_holidays:
             return False
         return day.isoweekday() in self.weekdays
+
+    def is_official(self, year: int) -> bool:
+        """Whether the year's official arrangement is loaded (else it runs on statutory holidays)."""
+        return self.official_years is None or year in self.official_years
+
+    def unofficial_years(self, start: dt.datetime, end: dt.datetime | None = None) -> tuple[int, ...]:
+        """The years of [start, end] (local dates; end defaults to start) without an official arrangement.
+
+        Working time over that span is provisional when this is not empty: it was computed
+        on those years' statutory holidays and may move when their arrangement is entered.
+        """
+        _aware(start, "start")
+        first = start.astimezone(self.tz).year
+        last = max(first, _aware(end, "end").astimezone(self.tz).year) if end is not None else first
+        return tuple(year for year in range(first, last + 1) if not self.is_official(year))
+
+    def _check_supported(self, day: dt.date, *, at_start: bool) -> None:
+        if not self.first_year <= day.year <= self.last_year:
+            raise CalendarRangeError(day, self.first_year, self.last_year, at_start=at_start)
 
     def _day_bounds(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
         """The working interval of a day, in UTC (whether or not the day is a working day)."""
@@ -117,9 +199,11 @@ class WorkingCalendar:
         """Working intervals clipped to [start, end) in UTC, day by day; ``end=None`` never stops."""
         start_utc = start.astimezone(UTC)
         end_utc = end.astimezone(UTC) if end is not None else None
-        day = start.astimezone(self.tz).date()
+        first = day = start.astimezone(self.tz).date()
         last = end.astimezone(self.tz).date() if end is not None else None
         while last is None or day <= last:
+            # Also ends a search for working time that would otherwise run on for ever.
+            self._check_supported(day, at_start=day == first)
             if self.is_working_day(day):
                 opens, closes = self._day_bounds(day)
                 opens = max(opens, start_utc)
@@ -250,13 +334,21 @@ def business_time_zone() -> ZoneInfo:
         raise ImproperlyConfigured(f"BUSINESS_TIME_ZONE is not a known time zone: {name!r}") from exc
 
 
+def supported_years(now: dt.datetime | None = None) -> tuple[int, int]:
+    """The first and last year working time is computed in, as of ``now`` (default: now)."""
+    current = (now or timezone.now()).astimezone(business_time_zone()).year
+    return FIRST_SUPPORTED_YEAR, current + SUPPORTED_YEARS_AHEAD
+
+
 def load_calendar() -> WorkingCalendar:
-    """The agency's calendar from settings and every CalendarDay row (one query).
+    """The agency's calendar from settings, every CalendarDay row and the official years (two queries).
 
     Not cached: the rows are a few hundred short tuples, and reading them fresh means an
-    edit by an administrator applies at once in every process.
+    edit by an administrator applies at once in every process. The statutory holidays of
+    the supported years without an official arrangement come from a per-year cache.
     """
-    from workflows.models import CalendarDay, CalendarDayKind
+    from workflows.holidays import statutory_holidays
+    from workflows.models import CalendarDay, CalendarDayKind, CalendarYear
 
     tz = business_time_zone()
     day_start = _setting_time("WORKING_HOURS_START")
@@ -270,6 +362,11 @@ def load_calendar() -> WorkingCalendar:
     workdays: set[dt.date] = set()
     for day, kind in CalendarDay.objects.values_list("date", "kind"):
         (workdays if kind == CalendarDayKind.WORKDAY else holidays).add(day)
+    official = frozenset(CalendarYear.objects.filter(official=True).values_list("year", flat=True))
+    first_year, last_year = supported_years()
+    statutory = frozenset(
+        day for year in range(first_year, last_year + 1) if year not in official for day in statutory_holidays(year)
+    )
     return WorkingCalendar(
         tz=tz,
         day_start=day_start,
@@ -277,4 +374,8 @@ def load_calendar() -> WorkingCalendar:
         weekdays=weekdays,
         holidays=frozenset(holidays),
         workdays=frozenset(workdays),
+        official_years=official,
+        statutory_holidays=statutory,
+        first_year=first_year,
+        last_year=last_year,
     )

@@ -6,11 +6,17 @@ the intervals in which the case waited on the client or the platform. Anything t
 change one of those inputs (a holiday edited, a wait started or ended, the notice time
 corrected) recomputes the open deadlines it touches here, and every change writes one
 history row. ``workflows.sweep`` fires the reminders and escalations.
+
+A working-time clock whose span reaches a year without an official holiday arrangement is
+computed on that year's statutory holidays and marked provisional (``provisional_years``);
+entering the arrangement recomputes it through ``deadlines_recompute_for_dates`` like any
+other calendar edit, and the mark goes with the recompute.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,9 +27,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
+from agency.errors import InvalidInput
 from cases.history import record_case_event
 from cases.models import TERMINAL_STATES, Case, CaseState, EventKind, WindowUnit
-from workflows.calendar import WorkingCalendar, load_calendar
+from cases.reasons import Reason, ReasonCode, reason_fields, reason_text, system_reason
+from workflows.calendar import CalendarRangeError, WorkingCalendar, load_calendar, range_error_fields
 from workflows.models import (
     CLIENT_FACING_KINDS,
     PLATFORM_KINDS,
@@ -51,6 +59,8 @@ CHAT_EVIDENCE_STATES = (CaseState.INTAKE, CaseState.ASSESSMENT, CaseState.EVIDEN
 PAUSABLE_KINDS = (DeadlineKind.STAGE_SLA,)
 
 Interval = tuple[dt.datetime, dt.datetime | None]
+
+logger = logging.getLogger(__name__)
 
 
 def reminder_offsets_minutes() -> list[int]:
@@ -109,6 +119,31 @@ def schedule(
     return calendar.advance(cursor, remaining, unit), 0, None
 
 
+def provisional_years(
+    calendar: WorkingCalendar, deadline: Deadline, due_at: dt.datetime | None, paused_at: dt.datetime | None
+) -> list[int]:
+    """The years without an official arrangement that a working-time clock's computed span reaches.
+
+    The span is from the start to the due time, or to the pause of a paused clock (its rest
+    is computed again when it resumes). Natural time and fixed due times never depend on
+    the holidays, so they are never provisional.
+    """
+    if deadline.budget_amount is None or deadline.budget_unit not in WORKING_UNITS:
+        return []
+    return list(calendar.unofficial_years(deadline.starts_at, due_at or paused_at or deadline.starts_at))
+
+
+def _schedule_or_refuse(
+    calendar: WorkingCalendar, deadline: Deadline, waits: Sequence[Interval], *, start_field: str
+) -> tuple[dt.datetime | None, int, dt.datetime | None, list[int]]:
+    """``schedule`` plus the provisional years; a span outside the supported years is bad input (400)."""
+    try:
+        due_at, used, paused_at = schedule(calendar, deadline, waits)
+    except CalendarRangeError as exc:
+        raise InvalidInput(details={"fields": range_error_fields(exc, start_field=start_field)}) from exc
+    return due_at, used, paused_at, provisional_years(calendar, deadline, due_at, paused_at)
+
+
 def next_alert_at(deadline: Deadline, now: dt.datetime) -> dt.datetime | None:
     """The next moment the sweep has something to do: a reminder still ahead, else the due time.
 
@@ -131,6 +166,11 @@ def deadline_label(deadline: Deadline) -> str:
     return str(DeadlineKind(deadline.kind).label)
 
 
+def deadline_closing_reason(deadline: Deadline) -> str:
+    """Why the deadline was met or cancelled, in the active language: the system's words, or a person's."""
+    return reason_text(deadline.closing_reason_code, deadline.closing_reason_params, deadline.closing_reason)
+
+
 def _describe(deadline: Deadline) -> dict[str, Any]:
     return {
         "deadline": deadline.pk,
@@ -140,7 +180,7 @@ def _describe(deadline: Deadline) -> dict[str, Any]:
     }
 
 
-def _record(deadline: Deadline, *, actor: User | None, kind: EventKind, reason: str = "", **values: Any) -> None:
+def _record(deadline: Deadline, *, actor: User | None, kind: EventKind, reason: Reason = "", **values: Any) -> None:
     # Deadlines the client acts on appear on the client's timeline, except those of evidence
     # requests, whose own events already tell the client what is wanted and by when.
     visible = deadline.client_facing and deadline.kind != DeadlineKind.CLIENT_EVIDENCE_REQUEST
@@ -193,11 +233,14 @@ def deadline_set(
     basis: dict[str, Any] | None = None,
     reminders: bool = True,
     calendar: WorkingCalendar | None = None,
+    start_field: str = "starts_at",
 ) -> Deadline:
     """Create an open deadline from a budget (``amount`` ``unit`` from ``starts_at``) or a fixed ``due_at``.
 
     Call inside the transaction that caused it. Raises ValueError for a basis that is
-    neither or both: callers validate user input before they get here.
+    neither or both: callers validate user input before they get here. A working-time
+    budget outside the calendar's supported years raises InvalidInput naming ``start_field``
+    (the caller's name for the start) or the amount.
     """
     if (amount is None) == (due_at is None):
         raise ValueError("Give either a budget (amount and unit) or a fixed due time.")
@@ -234,12 +277,20 @@ def deadline_set(
     }
     if amount is not None:
         waits = _waits_of(case) if deadline.pausable else []
-        deadline.due_at, deadline.used_seconds, deadline.paused_at = schedule(
-            calendar or load_calendar(), deadline, waits
+        deadline.due_at, deadline.used_seconds, deadline.paused_at, years = _schedule_or_refuse(
+            calendar or load_calendar(), deadline, waits, start_field=start_field
         )
+        deadline.provisional, deadline.provisional_years = bool(years), years
     deadline.next_alert_at = next_alert_at(deadline, now)
     deadline.save()
-    _record(deadline, actor=actor, kind=EventKind.DEADLINE_SET, basis=deadline.basis, paused=deadline.paused_at)
+    _record(
+        deadline,
+        actor=actor,
+        kind=EventKind.DEADLINE_SET,
+        basis=deadline.basis,
+        paused=deadline.paused_at,
+        provisional_years=deadline.provisional_years,
+    )
     return deadline
 
 
@@ -249,17 +300,33 @@ def _store_schedule(
     due_at: dt.datetime | None,
     used_seconds: int,
     paused_at: dt.datetime | None,
+    provisional_years: list[int],
     actor: User | None,
-    reason: str,
+    reason: Reason,
     now: dt.datetime,
 ) -> bool:
-    """Save a new schedule if it differs from the stored one, with its history row."""
-    if (due_at, paused_at) == (deadline.due_at, deadline.paused_at):
+    """Save a new schedule if it differs from the stored one, with its history row.
+
+    A schedule that only stops (or starts) being provisional is a change too: the due time
+    is the same, but it now rests on the official arrangement, and the history says so.
+    """
+    if (due_at, paused_at, provisional_years) == (deadline.due_at, deadline.paused_at, deadline.provisional_years):
         return False
-    old_due, was_paused = deadline.due_at, deadline.paused_at is not None
+    old_due, was_paused, was_provisional = deadline.due_at, deadline.paused_at is not None, deadline.provisional
     deadline.due_at, deadline.used_seconds, deadline.paused_at = due_at, used_seconds, paused_at
+    deadline.provisional, deadline.provisional_years = bool(provisional_years), provisional_years
     deadline.next_alert_at = next_alert_at(deadline, now)
-    deadline.save(update_fields=["due_at", "used_seconds", "paused_at", "next_alert_at", "updated_at"])
+    deadline.save(
+        update_fields=[
+            "due_at",
+            "used_seconds",
+            "paused_at",
+            "provisional",
+            "provisional_years",
+            "next_alert_at",
+            "updated_at",
+        ]
+    )
     _record(
         deadline,
         actor=actor,
@@ -269,6 +336,8 @@ def _store_schedule(
         was_paused=was_paused,
         paused=paused_at is not None,
         used_seconds=used_seconds,
+        was_provisional=was_provisional,
+        provisional_years=provisional_years,
     )
     return True
 
@@ -277,22 +346,32 @@ def deadline_reschedule(
     deadline: Deadline,
     *,
     actor: User | None,
-    reason: str,
+    reason: Reason,
     calendar: WorkingCalendar | None = None,
     waits: Sequence[Interval] | None = None,
+    start_field: str = "starts_at",
 ) -> bool:
-    """Recompute an open clock from its basis; True if its due time or pause changed."""
+    """Recompute an open clock from its basis; True if its due time, pause or provisional mark changed."""
     if deadline.status != DeadlineStatus.OPEN or deadline.budget_amount is None:
         return False
     if waits is None:
         waits = _waits_of(deadline.case) if deadline.pausable else []
-    due_at, used, paused_at = schedule(calendar or load_calendar(), deadline, waits)
+    due_at, used, paused_at, years = _schedule_or_refuse(
+        calendar or load_calendar(), deadline, waits, start_field=start_field
+    )
     return _store_schedule(
-        deadline, due_at=due_at, used_seconds=used, paused_at=paused_at, actor=actor, reason=reason, now=timezone.now()
+        deadline,
+        due_at=due_at,
+        used_seconds=used,
+        paused_at=paused_at,
+        provisional_years=years,
+        actor=actor,
+        reason=reason,
+        now=timezone.now(),
     )
 
 
-def deadline_move(deadline: Deadline, *, due_at: dt.datetime, actor: User | None, reason: str) -> bool:
+def deadline_move(deadline: Deadline, *, due_at: dt.datetime, actor: User | None, reason: Reason) -> bool:
     """Give a deadline a new fixed due time (a corrected notice, a platform's extension)."""
     if deadline.status != DeadlineStatus.OPEN:
         return False
@@ -301,16 +380,25 @@ def deadline_move(deadline: Deadline, *, due_at: dt.datetime, actor: User | None
         deadline.basis = {**deadline.basis, "method": "fixed", "amount": None, "unit": "", "replaced_budget": True}
         deadline.save(update_fields=["budget_amount", "budget_unit", "basis"])
     return _store_schedule(
-        deadline, due_at=due_at, used_seconds=0, paused_at=None, actor=actor, reason=reason, now=timezone.now()
+        deadline,
+        due_at=due_at,
+        used_seconds=0,
+        paused_at=None,
+        provisional_years=[],
+        actor=actor,
+        reason=reason,
+        now=timezone.now(),
     )
 
 
-def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | None, reason: str) -> int:
+def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | None, reason: Reason) -> int:
     """After a calendar day changed: recompute every running working-time clock that spans one of ``dates``.
 
     A clock is affected when it started before the end of the latest changed day and is
     due after the start of the earliest (or is paused, so its future is open). Natural-time
-    and fixed deadlines do not depend on the calendar.
+    and fixed deadlines do not depend on the calendar. A year's official arrangement
+    entered (or withdrawn) is a change of every day of that year: pass its first and last
+    day, and every provisional clock that reaches it is recomputed and loses (or gets) the mark.
     """
     if not dates:
         return 0
@@ -330,8 +418,13 @@ def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | Non
     moved = 0
     for deadline in affected:
         waits = merged_waits(deadline.case.waits.all()) if deadline.pausable else []
-        if deadline_reschedule(deadline, actor=actor, reason=reason, calendar=calendar, waits=waits):
-            moved += 1
+        try:
+            if deadline_reschedule(deadline, actor=actor, reason=reason, calendar=calendar, waits=waits):
+                moved += 1
+        except InvalidInput:
+            # A clock stored before the supported years were enforced (a start typed as 1990)
+            # keeps its due time rather than block the administrator's calendar edit.
+            logger.warning("Deadline %s spans years the calendar does not support; left as it was", deadline.pk)
     return moved
 
 
@@ -339,7 +432,7 @@ def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | Non
 
 
 def deadline_close(
-    deadline: Deadline, *, status: str, actor: User | None, reason: str = "", at: dt.datetime | None = None
+    deadline: Deadline, *, status: str, actor: User | None, reason: Reason = "", at: dt.datetime | None = None
 ) -> bool:
     """Mark an open deadline met or cancelled; a missed one that is now met is recorded as met late.
 
@@ -365,19 +458,41 @@ def deadline_close(
         kind = EventKind.DEADLINE_CANCELLED
     else:
         raise ValueError(f"Cannot close a deadline as {status!r}.")
-    deadline.closing_reason = reason
-    deadline.save(update_fields=["status", "next_alert_at", "met_at", "cancelled_at", "closing_reason", "updated_at"])
+    deadline.closing_reason, deadline.closing_reason_code, deadline.closing_reason_params = reason_fields(reason)
+    deadline.save(
+        update_fields=[
+            "status",
+            "next_alert_at",
+            "met_at",
+            "cancelled_at",
+            "closing_reason",
+            "closing_reason_code",
+            "closing_reason_params",
+            "updated_at",
+        ]
+    )
     _record(deadline, actor=actor, kind=kind, reason=reason, late=False)
     return True
 
 
-def deadline_reopen(deadline: Deadline, *, actor: User | None, reason: str) -> bool:
+def deadline_reopen(deadline: Deadline, *, actor: User | None, reason: Reason) -> bool:
     """Open a met deadline again (the evidence that met it turned out unusable)."""
     if deadline.status != DeadlineStatus.MET:
         return False
-    deadline.status, deadline.met_at, deadline.closing_reason = DeadlineStatus.OPEN, None, ""
+    deadline.status, deadline.met_at = DeadlineStatus.OPEN, None
+    deadline.closing_reason, deadline.closing_reason_code, deadline.closing_reason_params = "", "", None
     deadline.next_alert_at = next_alert_at(deadline, timezone.now())
-    deadline.save(update_fields=["status", "met_at", "closing_reason", "next_alert_at", "updated_at"])
+    deadline.save(
+        update_fields=[
+            "status",
+            "met_at",
+            "closing_reason",
+            "closing_reason_code",
+            "closing_reason_params",
+            "next_alert_at",
+            "updated_at",
+        ]
+    )
     _record(deadline, actor=actor, kind=EventKind.DEADLINE_REOPENED, reason=reason)
     return True
 
@@ -388,7 +503,7 @@ def _open(case: Case, *kinds: str) -> list[Deadline]:
     )
 
 
-def _close_all(case: Case, kinds: Sequence[str], *, status: str, actor: User | None, reason: str) -> None:
+def _close_all(case: Case, kinds: Sequence[str], *, status: str, actor: User | None, reason: Reason) -> None:
     for deadline in _open(case, *kinds):
         deadline.case = case
         deadline_close(deadline, status=status, actor=actor, reason=reason)
@@ -397,7 +512,7 @@ def _close_all(case: Case, kinds: Sequence[str], *, status: str, actor: User | N
 # --- Waiting on the client or the platform ----------------------------------------------------
 
 
-def _reschedule_pausable(case: Case, *, actor: User | None, reason: str) -> None:
+def _reschedule_pausable(case: Case, *, actor: User | None, reason: Reason) -> None:
     deadlines = list(
         Deadline.objects.select_for_update().filter(
             case_id=case.pk, status=DeadlineStatus.OPEN, pausable=True, budget_amount__isnull=False
@@ -427,12 +542,12 @@ def case_wait_start(
         new_value={"wait": wait.pk, "waiting_on": waiting_on, "source": source},
         reason=note,
     )
-    _reschedule_pausable(case, actor=actor, reason=_("Waiting on %(party)s.") % {"party": WaitingOn(waiting_on).label})
+    _reschedule_pausable(case, actor=actor, reason=system_reason(ReasonCode.WAITING_ON, party=waiting_on))
     return wait
 
 
 def case_wait_end(
-    *, case: Case, waiting_on: str, actor: User | None, source: str | None = None, note: str = ""
+    *, case: Case, waiting_on: str, actor: User | None, source: str | None = None, note: Reason = ""
 ) -> CaseWait | None:
     """Stop waiting on a party; paused clocks resume with the time already used kept."""
     waits = CaseWait.objects.select_for_update().filter(case_id=case.pk, waiting_on=waiting_on, ended_at__isnull=True)
@@ -450,9 +565,7 @@ def case_wait_end(
         new_value={"wait": wait.pk, "waiting_on": waiting_on, "source": wait.source},
         reason=note,
     )
-    _reschedule_pausable(
-        case, actor=actor, reason=_("No longer waiting on %(party)s.") % {"party": WaitingOn(waiting_on).label}
-    )
+    _reschedule_pausable(case, actor=actor, reason=system_reason(ReasonCode.NO_LONGER_WAITING_ON, party=waiting_on))
     return wait
 
 
@@ -489,10 +602,11 @@ def appeal_window_sync(case: Case, *, actor: User | None) -> Deadline | None:
             kind=DeadlineKind.PLATFORM_APPEAL_WINDOW,
             actor=actor,
             starts_at=case.notice_received_at,
+            start_field="notice_received_at",
             **wanted,
         )
     existing.case = case
-    reason = _("The notice's details changed.")
+    reason = system_reason(ReasonCode.NOTICE_DETAILS_CHANGED)
     if "due_at" in wanted:
         deadline_move(existing, due_at=wanted["due_at"], actor=actor, reason=reason)
         return existing
@@ -516,7 +630,7 @@ def appeal_window_sync(case: Case, *, actor: User | None) -> Deadline | None:
             **wanted["basis"],
         }
         existing.save(update_fields=["starts_at", "budget_amount", "budget_unit", "basis"])
-        deadline_reschedule(existing, actor=actor, reason=reason)
+        deadline_reschedule(existing, actor=actor, reason=reason, start_field="notice_received_at")
     return existing
 
 
@@ -536,7 +650,7 @@ def chat_evidence_sync(case: Case, *, actor: User | None) -> Deadline | None:
                 existing,
                 status=DeadlineStatus.CANCELLED,
                 actor=actor,
-                reason=_("Chat evidence is no longer being gathered at this stage."),
+                reason=system_reason(ReasonCode.CHAT_EVIDENCE_STAGE_OVER),
             )
         return None
     due = chat_evidence_status(case)["next_deadline"]
@@ -544,10 +658,15 @@ def chat_evidence_sync(case: Case, *, actor: User | None) -> Deadline | None:
         existing.case = case
         if due is None:
             deadline_close(
-                existing, status=DeadlineStatus.MET, actor=actor, reason=_("No order's chat evidence is outstanding.")
+                existing,
+                status=DeadlineStatus.MET,
+                actor=actor,
+                reason=system_reason(ReasonCode.CHAT_EVIDENCE_NONE_OUTSTANDING),
             )
             return None
-        deadline_move(existing, due_at=due, actor=actor, reason=_("The earliest outstanding chat evidence changed."))
+        deadline_move(
+            existing, due_at=due, actor=actor, reason=system_reason(ReasonCode.CHAT_EVIDENCE_EARLIEST_CHANGED)
+        )
         return existing
     if due is None:
         return None
@@ -581,7 +700,7 @@ def stage_sla_start(case: Case, *, actor: User | None) -> Deadline | None:
     )
 
 
-def _meet_outstanding(case: Case, kind: str, *, actor: User | None, reason: str, **match: Any) -> None:
+def _meet_outstanding(case: Case, kind: str, *, actor: User | None, reason: Reason, **match: Any) -> None:
     """Mark the case's open deadlines of ``kind`` met, and its missed ones met late."""
     for deadline in (
         Deadline.objects.select_for_update()
@@ -593,13 +712,15 @@ def _meet_outstanding(case: Case, kind: str, *, actor: User | None, reason: str,
 
 
 def _stage_sla_met(case: Case, *, actor: User | None, old_state: str) -> None:
-    reason = _("The case left “%(state)s”.") % {"state": CaseState(old_state).label}
+    reason = system_reason(ReasonCode.CASE_LEFT_STATE, state=old_state)
     _meet_outstanding(case, DeadlineKind.STAGE_SLA, actor=actor, reason=reason, stage=old_state)
 
 
 def follow_up_restart(case: Case, *, actor: User | None, since: dt.datetime) -> Deadline | None:
     """The next contact with the platform is due within the profile's maximum silence of ``since``."""
-    _meet_outstanding(case, DeadlineKind.PLATFORM_FOLLOW_UP, actor=actor, reason=_("The platform was contacted."))
+    _meet_outstanding(
+        case, DeadlineKind.PLATFORM_FOLLOW_UP, actor=actor, reason=system_reason(ReasonCode.PLATFORM_CONTACTED)
+    )
     if case.state != CaseState.SUBMITTED:
         return None
     profile = case.rule_profile
@@ -628,7 +749,7 @@ def on_state_changed(case: Case, *, actor: User | None, old_state: str, transiti
     """Meet, cancel and start deadlines as the case moves; called in the transition's transaction."""
     _stage_sla_met(case, actor=actor, old_state=old_state)
     if case.state in TERMINAL_STATES:
-        reason = _("The case is %(state)s.") % {"state": CaseState(case.state).label}
+        reason = system_reason(ReasonCode.CASE_FINISHED, state=case.state)
         _close_all(case, list(DeadlineKind.values), status=DeadlineStatus.CANCELLED, actor=actor, reason=reason)
         for party in WaitingOn.values:
             case_wait_end(case=case, waiting_on=party, actor=actor, note=reason)
@@ -639,7 +760,7 @@ def on_state_changed(case: Case, *, actor: User | None, old_state: str, transiti
             list(PLATFORM_KINDS),
             status=DeadlineStatus.MET,
             actor=actor,
-            reason=_("The appeal was submitted."),
+            reason=system_reason(ReasonCode.APPEAL_SUBMITTED),
         )
         follow_up_restart(case, actor=actor, since=case.state_changed_at)
     if old_state == CaseState.SUBMITTED:
@@ -648,7 +769,7 @@ def on_state_changed(case: Case, *, actor: User | None, old_state: str, transiti
             [DeadlineKind.PLATFORM_FOLLOW_UP, DeadlineKind.PLATFORM_SUPPLEMENT],
             status=DeadlineStatus.MET,
             actor=actor,
-            reason=_("The platform decided."),
+            reason=system_reason(ReasonCode.PLATFORM_DECIDED),
         )
     chat_evidence_sync(case, actor=actor)
     stage_sla_start(case, actor=actor)
@@ -671,11 +792,16 @@ def evidence_request_sync(case: Case, request: Any, *, actor: User | None) -> No
         )
     deadline.case = case
     if request.status == RequestStatus.FULFILLED:
-        deadline_close(deadline, status=DeadlineStatus.MET, actor=actor, reason=_("Everything asked for arrived."))
+        deadline_close(
+            deadline,
+            status=DeadlineStatus.MET,
+            actor=actor,
+            reason=system_reason(ReasonCode.EVIDENCE_REQUEST_FULFILLED),
+        )
     elif request.status == RequestStatus.CANCELLED:
         deadline_close(deadline, status=DeadlineStatus.CANCELLED, actor=actor, reason=request.cancellation_reason or "")
     elif deadline.status == DeadlineStatus.MET:
-        deadline_reopen(deadline, actor=actor, reason=_("An item that met the request cannot be used."))
+        deadline_reopen(deadline, actor=actor, reason=system_reason(ReasonCode.EVIDENCE_REQUEST_REOPENED))
     waiting = EvidenceRequest.objects.filter(case_id=case.pk, status=RequestStatus.OPEN).exists()
     if waiting:
         case_wait_start(case=case, waiting_on=WaitingOn.CLIENT, actor=actor, source=WaitSource.EVIDENCE_REQUEST)

@@ -59,6 +59,33 @@ class CalendarDay(models.Model):
         return f"{self.date} {self.kind} {self.name}".strip()
 
 
+class CalendarYear(models.Model):
+    """Whether a year's official holiday arrangement (放假安排, with its 调休) is in the calendar.
+
+    The State Council publishes next year's arrangement late in the year; until a year is
+    marked official here, working time in it is computed on its statutory holidays alone and
+    the deadlines that reach it are provisional. Marked by ``calendar_import`` when the
+    library knows the year, or by an administrator (API or admin) once the days are entered.
+    """
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    official = models.BooleanField(default=False)
+    # Who marked the year as it stands ("library": calendar_import), and when.
+    source = models.CharField(max_length=16, choices=CalendarDaySource.choices, default=CalendarDaySource.MANUAL)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    # When administrators were told the arrangement is missing: the claim that sends it once.
+    missing_notice_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return f"{self.year} {'official' if self.official else 'statutory holidays only'}"
+
+
 class TimeUnit(models.TextChoices):
     NATURAL_HOURS = "natural_hours", _("Natural hours")
     NATURAL_DAYS = "natural_days", _("Natural days")
@@ -150,6 +177,10 @@ class Deadline(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True)
     # Budget used so far, in seconds of the unit's measure (working seconds for working units).
     used_seconds = models.PositiveBigIntegerField(default=0)
+    # A working-time clock whose span reaches a year without an official holiday arrangement
+    # was computed on that year's statutory holidays: provisional, until the year is entered.
+    provisional = models.BooleanField(default=False)
+    provisional_years = models.JSONField(default=list, blank=True)
     stage = models.CharField(max_length=32, blank=True, help_text=_("The state a stage SLA is about."))
     evidence_request = models.ForeignKey(
         "evidence.EvidenceRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="deadlines"
@@ -159,7 +190,11 @@ class Deadline(models.Model):
     met_at = models.DateTimeField(null=True, blank=True)
     missed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Why it was met or cancelled: what a person typed, or the system's reason as a code of
+    # cases.reasons.ReasonCode with its values, worded in the reader's language when read.
     closing_reason = models.TextField(blank=True)
+    closing_reason_code = models.CharField(max_length=64, blank=True)
+    closing_reason_params = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -285,6 +320,7 @@ class NotificationKind(models.TextChoices):
     QUOTE_PROPOSED = "quote_proposed", _("A fee quote is waiting for you")
     QUOTE_DECIDED = "quote_decided", _("The client decided on the fee quote")
     MESSAGE_RECEIVED = "message_received", _("New message on a case")
+    CALENDAR_YEAR_MISSING = "calendar_year_missing", _("A year's holiday arrangement is missing")
 
 
 class EmailStatus(models.TextChoices):

@@ -21,6 +21,7 @@ from agency.accounts.models import Role, User
 from agency.errors import NotFound
 from agency.organisations.models import Platform
 from cases.models import Case
+from cases.reasons import reason_text
 from workflows.models import (
     CLIENT_FACING_KINDS,
     Deadline,
@@ -324,7 +325,9 @@ def _render_staff_running(kind: str, params: dict[str, Any], reference: str) -> 
         else:
             by = _text(params.get("assigned_by")) or _("a supervisor")
             lines = [_("%(who)s assigned case %(reference)s to you.") % {"who": by, "reference": reference}]
-        reason = _text(params.get("reason"))
+        # A system reason comes as its code and values and is worded here, in the reader's
+        # language; a typed one (or one stored before codes existed) is shown as written.
+        reason = reason_text(_text(params.get("reason_code")), params.get("reason_params"), _text(params.get("reason")))
         if reason:
             lines.append(_("Reason: %(reason)s") % {"reason": reason})
         return title, "\n".join(lines)
@@ -413,10 +416,28 @@ def _render_client(kind: str, params: dict[str, Any], reference: str) -> tuple[s
     return title, "\n".join(lines)
 
 
+def _render_calendar_year_missing(params: dict[str, Any]) -> tuple[str, str]:
+    """To administrators: a year's official holiday arrangement is not loaded, and what to do."""
+    year = _scalar(params.get("year")) or "?"
+    values = {"year": year}
+    action = _("Enter the %(year)s public holidays and make-up working days, then mark the year official.")
+    lines = [
+        _("The official holiday arrangement (public holidays and make-up working days) for %(year)s is not loaded.")
+        % values,
+        _("Until it is, working-time deadlines that reach %(year)s are computed on statutory holidays only.") % values,
+        _("They are marked provisional, and move when the arrangement is entered."),
+        _("What to do: %(action)s") % {"action": action % values},
+        _("Once the installed holiday library knows %(year)s, calendar_import --year %(year)s does both.") % values,
+    ]
+    return _("The %(year)s holiday arrangement is missing") % values, "\n".join(lines)
+
+
 def _render_staff(kind: str, params: dict[str, Any], reference: str) -> tuple[str, str]:
     running = _render_staff_running(kind, params, reference)
     if running is not None:
         return running
+    if kind == NotificationKind.CALENDAR_YEAR_MISSING:
+        return _render_calendar_year_missing(params)
     assignee = _text(params.get("assignee"))
     assigned = _("Assigned to: %(assignee)s") % {"assignee": assignee} if assignee else _("Assigned to: nobody")
 

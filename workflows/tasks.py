@@ -8,7 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import DatabaseError
 
-from workflows import notifications, services
+from workflows import calendar_services, notifications, services
 
 
 @shared_task(name="workflows.record_heartbeat")
@@ -43,6 +43,19 @@ def sweep_deadlines() -> dict[str, Any]:
         "more": result.more,
         "emails_requeued": requeued,
     }
+
+
+@shared_task(
+    name="workflows.calendar_missing_notice",
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def calendar_missing_notice() -> list[int]:
+    """Run by beat every hour: tell the administrators (once a year) that a year's holiday arrangement is missing."""
+    return calendar_services.calendar_missing_notice_send()
 
 
 @shared_task(

@@ -26,6 +26,7 @@ from cases.models import (
     Severity,
     ViolationType,
 )
+from cases.reasons import ReasonCode, event_reason, reason_code_or_none
 from evidence.kinds import EvidenceKind
 from evidence.rules import chat_evidence_status, evidence_summary
 
@@ -341,8 +342,40 @@ class AssignInputSerializer(serializers.Serializer[dict[str, Any]]):
 
 class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):
     actor = UserRefSerializer(read_only=True)
+    reason = serializers.SerializerMethodField(
+        help_text="Why, in the request's language: the system's reason worded from reason_code and "
+        "reason_params, or what a person typed, as typed. Empty when none was given."
+    )
+    reason_code = serializers.SerializerMethodField(
+        help_text="The system's reason as a stable code; null when a person typed the reason (or none was given)."
+    )
+    reason_params = serializers.SerializerMethodField(
+        help_text="The values reason_code is worded with (numbers, ISO dates, choice codes); null with no code."
+    )
 
     class Meta:
         model = CaseEvent
-        fields = ["id", "kind", "actor", "old_value", "new_value", "reason", "client_visible", "created_at"]
+        fields = [
+            "id",
+            "kind",
+            "actor",
+            "old_value",
+            "new_value",
+            "reason",
+            "reason_code",
+            "reason_params",
+            "client_visible",
+            "created_at",
+        ]
         read_only_fields = fields
+
+    def get_reason(self, event: CaseEvent) -> str:
+        return event_reason(event)
+
+    @extend_schema_field(serializers.ChoiceField(choices=ReasonCode.choices, allow_null=True))
+    def get_reason_code(self, event: CaseEvent) -> str | None:
+        return reason_code_or_none(event.reason_code)
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_reason_params(self, event: CaseEvent) -> dict[str, Any] | None:
+        return event.reason_params if event.reason_code else None

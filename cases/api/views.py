@@ -208,7 +208,8 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
                     description=(
                         "Nothing imported. A bad file, mapping or missing required column: details.fields. "
                         "Bad rows: details.rows lists {row, column, field, message} (row 1 is the header; "
-                        "at most 500 listed) and details.error_count counts them all."
+                        "at most 500 listed; a cell past the header has its column letter and a null field) "
+                        "and details.error_count counts them all."
                     ),
                 ),
                 **CONFLICT_RESPONSES,

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agency.organisations.models import Platform
 from cases import timeline
-from cases.models import Case, CaseEvent, CaseState, Outcome, Severity, ViolationType
+from cases.models import Case, CaseEvent, CaseState, Outcome, Restriction, Severity, ViolationType
 
 _DATETIME = serializers.DateTimeField()
+
+
+def restriction_labels(codes: list[str]) -> list[str]:
+    """Restriction codes in words, in the active language (a code this version does not know, as it is)."""
+    labels = []
+    for code in codes or []:
+        try:
+            labels.append(str(Restriction(code).label))
+        except ValueError:
+            labels.append(str(code))
+    return labels
 
 
 class PortalShopSerializer(serializers.Serializer[Any]):
@@ -25,6 +37,14 @@ class PortalCaseSerializer(serializers.ModelSerializer[Case]):
     severity_display = serializers.CharField(source="get_severity_display", read_only=True)
     outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
     shop = PortalShopSerializer(read_only=True)
+    restrictions = serializers.ListField(
+        child=serializers.ChoiceField(choices=Restriction.choices),
+        read_only=True,
+        help_text="The penalty's restrictions, as codes.",
+    )
+    restrictions_display = serializers.SerializerMethodField(
+        help_text="The same restrictions in words, in the request's language, in the same order as restrictions."
+    )
     can_withdraw = serializers.SerializerMethodField()
 
     class Meta:
@@ -42,6 +62,7 @@ class PortalCaseSerializer(serializers.ModelSerializer[Case]):
             "notice_received_at",
             "penalty_points",
             "restrictions",
+            "restrictions_display",
             "appeal_deadline",
             "flagged_order_count",
             "appeal_attempts_used",
@@ -55,6 +76,10 @@ class PortalCaseSerializer(serializers.ModelSerializer[Case]):
 
     def get_can_withdraw(self, case: Case) -> bool:
         return case.is_open
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_restrictions_display(self, case: Case) -> list[str]:
+        return restriction_labels(case.restrictions)
 
     def to_representation(self, instance: Case) -> dict[str, Any]:
         """The same output as DRF's generic path, written out for speed.
@@ -83,6 +108,7 @@ class PortalCaseSerializer(serializers.ModelSerializer[Case]):
             "notice_received_at": _DATETIME.to_representation(case.notice_received_at),
             "penalty_points": case.penalty_points,
             "restrictions": case.restrictions,
+            "restrictions_display": restriction_labels(case.restrictions),
             "appeal_deadline": _DATETIME.to_representation(case.appeal_deadline) if case.appeal_deadline else None,
             "flagged_order_count": case.flagged_order_count,
             "appeal_attempts_used": case.appeal_attempts_used,

@@ -226,3 +226,57 @@ def test_portal_case_get_has_the_same_scope_as_the_list(alice, bob, charlie, cas
                 with pytest.raises(NotFound):
                     selectors.portal_case_get(user=user, case_id=case.pk)
     assert listed  # charlie sees the Star case; the loop above covered both branches
+
+
+# --- Restrictions in words (issue 12) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", ["Search demotion", "Ban from marketing events"]), ("zh-hans", ["搜索降权", "限制参加营销活动"])],
+)
+def test_the_portal_names_restrictions_in_the_readers_language(api, alice, make_case, blossom_shop, language, words):
+    case = make_case(blossom_shop, restrictions=["search_demotion", "marketing_ban"])
+
+    detail = api(alice).get(f"/api/v1/portal/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE=language).data
+    listed = api(alice).get("/api/v1/portal/cases/", HTTP_ACCEPT_LANGUAGE=language).data["results"][0]
+
+    for body in (detail, listed):
+        # The codes stay as they were, for programs; the words sit beside them, in the same order.
+        assert body["restrictions"] == ["search_demotion", "marketing_ban"]
+        assert body["restrictions_display"] == words
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_fast_portal_representation_matches_drf_with_restrictions(make_case, blossom_shop, language):
+    from django.utils import translation
+    from rest_framework import serializers
+
+    from cases.portal.serializers import PortalCaseSerializer
+
+    case = make_case(blossom_shop, restrictions=["store_closure", "fine"])
+    with translation.override(language):
+        fast = PortalCaseSerializer(case).data
+        generic = serializers.ModelSerializer.to_representation(PortalCaseSerializer(case), case)
+
+    assert fast == generic
+    assert fast["restrictions_display"]
+    assert fast["restrictions_display"] != fast["restrictions"]
+
+
+def test_the_schema_gives_restrictions_as_codes_and_their_words_as_text(api):
+    schema = api().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    properties = schema["components"]["schemas"]["PortalCase"]["properties"]
+
+    codes = properties["restrictions"]["items"]["$ref"].rsplit("/", 1)[-1]
+    assert schema["components"]["schemas"][codes]["enum"] == [
+        "search_demotion",
+        "marketing_ban",
+        "listing_removal",
+        "fine",
+        "sales_restriction",
+        "funds_frozen",
+        "store_closure",
+        "other",
+    ]
+    assert properties["restrictions_display"]["items"] == {"type": "string"}

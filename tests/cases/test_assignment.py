@@ -14,6 +14,7 @@ from agency.accounts.models import Role, User
 from agency.organisations.models import Shop
 from cases import assignment, services
 from cases.models import Case, CaseEvent, EventKind
+from cases.reasons import event_reason
 from integrations.models import ApiKey, OutboxEvent
 from tests.conftest import mark_cleared, requires_postgres
 from tests.factories import UserFactory, order_data
@@ -207,8 +208,14 @@ def test_an_automatic_assignment_is_in_the_history_and_notifies_the_assignee(blo
         {"assignee": None},
         {"assignee": chosen.pk, "automatic": True},
     )
-    assert event.reason.startswith("Automatic: least open work")
-    assert "score 14" in event.reason
+    # A reason the system gives is stored as a code and values, and worded when read.
+    assert (event.reason, event.reason_code, event.reason_params) == (
+        "",
+        "auto_assigned_least_work",
+        {"work": 14, "cases": 1, "orders": 4},
+    )
+    assert event_reason(event).startswith("Automatic: least open work")
+    assert "score 14" in event_reason(event)
     assert event.client_visible
     # The client's integrations learn who took the case, not the agency's workload figures.
     outbox = OutboxEvent.objects.get(case=case, type="case.assigned")
@@ -217,7 +224,8 @@ def test_an_automatic_assignment_is_in_the_history_and_notifies_the_assignee(blo
     assert notification.params == {
         "reference": case.reference,
         "assigned_by": intake.label,
-        "reason": event.reason,
+        "reason_code": "auto_assigned_least_work",
+        "reason_params": {"work": 14, "cases": 1, "orders": 4},
         "automatic": True,
     }
     chosen.refresh_from_db()
@@ -237,7 +245,8 @@ def test_all_skilled_managers_away_leaves_it_for_the_supervisors(blossom_shop, i
     assert case.assignee is None
     event = CaseEvent.objects.get(case=case, kind=EventKind.AUTO_ASSIGNMENT_FAILED)
     assert event.new_value == {"platform": "tmall", "why": "all_away"}
-    assert "away" in event.reason
+    assert (event.reason_code, event.reason_params) == ("auto_assignment_all_away", {"platform": "tmall"})
+    assert "away" in event_reason(event)
     assert not event.client_visible
     assert not CaseEvent.objects.filter(case=case, kind=EventKind.ASSIGNED).exists()
     notified = Notification.objects.filter(kind=NotificationKind.AUTO_ASSIGNMENT_FAILED)
@@ -251,7 +260,8 @@ def test_nobody_with_the_skill_says_so(blossom_shop, intake, supervisor):
 
     event = CaseEvent.objects.get(case=case, kind=EventKind.AUTO_ASSIGNMENT_FAILED)
     assert event.new_value["why"] == "no_skill"
-    assert "Tmall" in event.reason
+    assert (event.reason_code, event.reason_params) == ("auto_assignment_no_skill", {"platform": "tmall"})
+    assert "Tmall" in event_reason(event)
     assert Notification.objects.get(recipient=supervisor).params["why"] == "no_skill"
 
 

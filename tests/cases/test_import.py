@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import math
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -580,3 +581,212 @@ def test_endpoint_is_documented_as_multipart(api):
     body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert body["$ref"].endswith("/FlaggedOrderImportInputRequest")
     assert {"200", "201", "400", "401", "403", "404", "409"} <= set(operation["responses"])
+
+
+# --- Nothing truncated or dropped (issue 12, point 5) -------------------------------------------
+
+
+def raw_csv(*lines: str) -> bytes:
+    """A CSV written by hand, so that a row can be as broken as a real export's."""
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "column", "message", "hint"),
+    [
+        ("订单编号,下单时间,实付金额,买家昵称", "2026-03-01 12:00,10.00,买家2,VIP客户", "E", "5 cells", False),
+        # A cell under a blank header (the header row ends with a comma) belongs to no column either.
+        ("订单编号,下单时间,实付金额,买家昵称,", "2026-03-01 12:00,10.00,买家2,VIP客户", "E", "5 cells", False),
+        ("订单编号,下单时间,实付金额", "2026-03-01 12:00,10.00,,,多出来的", "F", "6 cells", False),
+        # Three digits past the header look like the rest of a split amount, wherever it was.
+        ("订单编号,下单时间,实付金额,买家昵称", "2026-03-01 12:00,10.00,买家2,500.00", "E", "5 cells", True),
+    ],
+)
+def test_a_row_with_more_cells_than_the_header_is_a_row_error(
+    api, manager, case_in, header, row, column, message, hint
+):
+    case = case_in("intake")
+    content = raw_csv(header, f"{order_id(1)},2026-03-01 12:00,10.00", f"{order_id(2)},{row}")
+
+    response = post_import(api(manager), case, content)
+
+    [error] = row_errors(response)
+    assert (error["row"], error["column"], error["field"]) == (3, column, None)
+    assert f"{message}, more than the header's" in error["message"]
+    assert ("an amount with an unquoted thousands separator?" in error["message"]) is hint
+    assert case.flagged_orders.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("header", "row"),
+    [
+        # The amount is the last column: "234.50" would be dropped and 1.00 imported.
+        ("订单编号,下单时间,实付金额", "2026-03-01 12:00,¥1,234.50"),
+        # The amount in the middle and an empty last column: every later cell moves one to the
+        # right, 234.50 becomes the buyer, and the row still looks like a trailing comma.
+        ("订单编号,下单时间,实付金额,买家昵称,备注", "2026-03-01 12:00,¥1,234.50,买家2,"),
+        ("订单编号,下单时间,实付金额,买家昵称", "2026-03-01 12:00,￥1,234,567.00,买家2"),
+        ("订单编号,下单时间,实付金额,买家昵称,备注", "2026-03-01 12:00,12,345元,买家2,加急"),
+    ],
+)
+def test_an_amount_split_by_an_unquoted_thousands_separator_is_a_row_error(api, manager, case_in, header, row):
+    case = case_in("intake")
+    content = raw_csv(header, f'{order_id(1)},2026-03-01 12:00,"¥1,234.50"', f"{order_id(2)},{row}")
+
+    response = post_import(api(manager), case, content)
+
+    [error] = row_errors(response)
+    assert (error["row"], error["column"], error["field"]) == (3, "实付金额", "amount")
+    assert "more than the header's" in error["message"]
+    assert "an amount with an unquoted thousands separator?" in error["message"]
+    assert case.flagged_orders.count() == 3
+
+
+def test_the_split_amount_hint_is_in_chinese_too(api, manager, case_in):
+    case = case_in("intake")
+    content = raw_csv("订单编号,下单时间,实付金额", f"{order_id(1)},2026-03-01 12:00,¥1,234.50")
+
+    response = api(manager).post(
+        f"/api/v1/cases/{case.pk}/orders/import/",
+        {"file": upload(content)},
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    [error] = row_errors(response)
+    assert "千位分隔符" in error["message"]
+
+
+def test_empty_trailing_cells_are_harmless(api, manager, case_in):
+    # Exports that end every line with a delimiter, and Excel, which leaves trailing empty
+    # cells out of some lines, both produce rows whose length differs from the header's
+    # only by empty cells; nothing is lost in them.
+    case = case_in("intake")
+    content = raw_csv(
+        "订单编号,下单时间,实付金额,买家昵称,备注",
+        f"{order_id(1)},2026-03-01 12:00,10.00,买家1,",
+        f"{order_id(2)},2026-03-01 12:00,1234.50,,,,",
+        f"{order_id(3)},2026-03-01 12:00,7",
+    )
+
+    response = post_import(api(manager), case, content)
+
+    assert response.status_code == 201, response.data
+    stored = dict(case.flagged_orders.values_list("platform_order_id", "amount"))
+    assert [stored[order_id(i)] for i in (1, 2, 3)] == [Decimal("10.00"), Decimal("1234.50"), Decimal("7.00")]
+
+
+def test_a_short_row_missing_a_required_cell_names_the_row_and_column(api, manager, case_in):
+    case = case_in("intake")
+    content = raw_csv(
+        ",".join(CHINESE_HEADERS),
+        f"{order_id(1)},2026-03-01 12:00,10.00,买家1,实物,顺丰速运,SF1",  # no 备注: harmless
+        f"{order_id(2)},2026-03-01 12:00",
+    )
+
+    response = post_import(api(manager), case, content)
+
+    [error] = row_errors(response)
+    assert (error["row"], error["column"], error["field"]) == (3, "实付金额", "amount")
+    assert error["message"] == "Missing: this row has only 2 cells, fewer than the header's 8."
+    assert case.flagged_orders.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "column", "field", "message"),
+    [
+        # A comma that is not a thousands separator: a decimal comma would make 12.50 into 1250.
+        ({"实付金额": "12,50"}, "实付金额", "amount", "is not an amount"),
+        ({"实付金额": "1,2345.00"}, "实付金额", "amount", "is not an amount"),
+        ({"买家昵称": "买" * 151}, "买家昵称", "buyer_handle", "Longer than 150 characters."),
+        ({"物流公司": "顺" * 101}, "物流公司", "courier", "Longer than 100 characters."),
+    ],
+)
+def test_cells_are_refused_rather_than_misread_or_cut(api, manager, case_in, overrides, column, field, message):
+    case = case_in("intake")
+    rows = [chinese_row(0), chinese_row(1, **overrides)]
+
+    response = post_import(api(manager), case, csv_bytes(CHINESE_HEADERS, rows))
+
+    [error] = row_errors(response)
+    assert (error["row"], error["column"], error["field"]) == (3, column, field)
+    assert message in error["message"]
+
+
+def test_an_empty_xlsx_time_cell_is_required(api, manager, case_in):
+    case = case_in("intake")
+    content = xlsx_bytes([["订单号", "下单时间", "实付金额"], [order_id(1), EXCEL_TIME, 10], [order_id(2), None, 10]])
+
+    response = post_import(api(manager), case, content, name="export.xlsx")
+
+    [error] = row_errors(response)
+    assert (error["row"], error["column"], error["message"]) == (3, "下单时间", "Required.")
+
+
+def xlsx_bytes(rows: list[list[object]], *, padding: int = 0) -> bytes:
+    """A real workbook; ``padding`` zero bytes in one more, highly compressible member make it a ZIP bomb."""
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    if padding:
+        with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("xl/media/padding.bin", bytes(padding))
+    return buffer.getvalue()
+
+
+def small_xlsx() -> bytes:
+    return xlsx_bytes([["订单号", "下单时间", "实付金额"], [order_id(1), EXCEL_TIME, 10]])
+
+
+@pytest.fixture
+def openpyxl_must_not_parse(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("openpyxl was asked to parse a workbook that should have been refused")
+
+    monkeypatch.setattr("openpyxl.load_workbook", refuse)
+
+
+def test_an_xlsx_that_unpacks_past_the_size_limit_is_refused_before_parsing(
+    api, manager, case_in, settings, openpyxl_must_not_parse
+):
+    settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = 512 * 1024
+    settings.IMPORT_XLSX_MAX_COMPRESSION_RATIO = 1_000_000
+    case = case_in("intake")
+    # Highly compressible text in the sheet's own cells: a few KB that unpack to over 600 KB.
+    rows = [["订单号", "下单时间", "实付金额", "备注"]]
+    rows += [[order_id(i), EXCEL_TIME, 10, f"{i}" + "0" * 30_000] for i in range(20)]
+    content = xlsx_bytes(rows)
+    assert len(content) < 64 * 1024
+
+    response = post_import(api(manager), case, content, name="export.xlsx")
+
+    [message] = file_errors(response)
+    assert "unpacks to more than 512" in message
+    assert response.data["error"]["code"] == "invalid"
+    assert case.flagged_orders.count() == 3
+
+
+def test_an_xlsx_compressed_past_the_ratio_limit_is_refused_before_parsing(
+    api, manager, case_in, settings, openpyxl_must_not_parse
+):
+    settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
+    settings.IMPORT_XLSX_MAX_COMPRESSION_RATIO = 100
+    case = case_in("intake")
+
+    response = post_import(api(manager), case, xlsx_bytes([["订单号"]], padding=2 * 1024 * 1024), name="export.xlsx")
+
+    [message] = file_errors(response)
+    assert "more than 100 times" in message
+    assert case.flagged_orders.count() == 3
+
+
+def test_an_ordinary_xlsx_passes_small_limits(api, manager, case_in, settings):
+    settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = 64 * 1024
+    settings.IMPORT_XLSX_MAX_COMPRESSION_RATIO = 20
+    case = case_in("intake")
+
+    response = post_import(api(manager), case, small_xlsx(), name="export.xlsx")
+
+    assert response.status_code == 201, response.data

@@ -14,6 +14,7 @@ from cases.models import Case, CaseEvent, EventKind, SupplementRequest, Suppleme
 from evidence.models import EvidenceItem
 from integrations.models import OutboxEvent
 from tests.factories import PNG_HEADER, evidence_item
+from workflows.deadlines import deadline_closing_reason
 from workflows.models import Deadline, DeadlineKind
 
 pytestmark = pytest.mark.django_db
@@ -252,7 +253,8 @@ def test_the_outcome_cancels_an_open_request_and_its_deadline(api, manager, requ
     request_open.refresh_from_db()
     assert request_open.status == "cancelled"
     assert request_open.deadline.status == "cancelled"
-    assert request_open.deadline.closing_reason == "The platform decided before the supplement was answered."
+    assert request_open.deadline.closing_reason_code == "supplement_overtaken"
+    assert deadline_closing_reason(request_open.deadline) == "The platform decided before the supplement was answered."
     # Decided: the request can no longer be answered, nor a new one recorded.
     assert services_respond(api, manager, request_open).status_code == 409
     assert create(api, manager, case).status_code == 409

@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from workflows.calendar import WorkingCalendar, load_calendar
-from workflows.models import CalendarDay
+from workflows.models import CalendarDay, CalendarYear
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NINE, SIX_PM = dt.time(9), dt.time(18)
@@ -287,8 +287,8 @@ def calendar(db) -> WorkingCalendar:
     return load_calendar()
 
 
-def test_load_calendar_reads_settings_and_rows_in_one_query(db, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_load_calendar_reads_settings_rows_and_official_years_in_two_queries(db, django_assert_num_queries):
+    with django_assert_num_queries(2):
         calendar = load_calendar()
 
     assert calendar.tz == SHANGHAI
@@ -297,6 +297,12 @@ def test_load_calendar_reads_settings_and_rows_in_one_query(db, django_assert_nu
     assert dt.date(2026, 10, 1) in calendar.holidays
     assert dt.date(2026, 2, 14) in calendar.workdays
     assert not calendar.holidays & calendar.workdays
+    # The seeded years are official; 2027's arrangement is not out, so it runs on statutory holidays.
+    assert calendar.official_years is not None
+    assert {2020, 2026} <= calendar.official_years
+    assert 2027 not in calendar.official_years
+    assert dt.date(2027, 1, 1) in calendar.statutory_holidays
+    assert dt.date(2026, 1, 1) not in calendar.statutory_holidays  # 2026 counts its entered days only
 
 
 def test_spring_festival_2026(calendar):
@@ -345,16 +351,24 @@ def test_natural_time_ignores_the_holidays(calendar):
     assert calendar.measure(at(2026, 9, 30, 14), at(2026, 10, 2, 14), "natural_hours") == 48 * HOUR
 
 
-def test_the_year_boundary_follows_the_weekday_rule_until_next_years_schedule_is_entered(db):
+def test_the_year_boundary_follows_statutory_holidays_until_next_years_arrangement_is_entered(db):
     thursday = at(2026, 12, 31, 16)
 
-    # The library knows nothing of 2027, so Friday 2027-01-01 is a working day:
-    # 2 h on Thursday, 9 h on Friday, 9 h on Monday 01-04, 7 h on Tuesday 01-05.
-    assert load_calendar().add(thursday, 3, "working_days") == at(2027, 1, 5, 16)
+    # The library knows nothing of 2027's arrangement, so 2027 runs on its statutory holidays:
+    # 2 h on Thursday, New Year's Day off, Monday, Tuesday and 7 h on Wednesday 01-06.
+    calendar = load_calendar()
+    due = calendar.add(thursday, 3, "working_days")
+    assert due == at(2027, 1, 6, 16)
+    assert calendar.unofficial_years(thursday, due) == (2027,)
+
+    # Once 2027 is official, only its entered days count: with none entered for New Year,
+    # Friday 01-01 is a working day again (2 h, 9 h, 9 h on Monday, 7 h on Tuesday 01-05).
+    CalendarYear.objects.create(year=2027, official=True)
+    calendar = load_calendar()
+    assert calendar.add(thursday, 3, "working_days") == at(2027, 1, 5, 16)
+    assert calendar.unofficial_years(thursday, at(2027, 1, 5, 16)) == ()
 
     CalendarDay.objects.create(date=dt.date(2027, 1, 1), kind="holiday", name="New Year's Day")
-
-    # 2 h on Thursday, then Monday, Tuesday and 7 h on Wednesday 01-06.
     assert load_calendar().add(thursday, 3, "working_days") == at(2027, 1, 6, 16)
 
 

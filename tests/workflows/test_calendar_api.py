@@ -201,18 +201,19 @@ def test_a_holiday_added_later_moves_a_running_stage_sla(api, administrator, mak
     """End to end with the real deadline engine: the intake SLA (2 working days) skips the new holiday."""
     case = make_case(blossom_shop)
     sla = Deadline.objects.get(case=case, kind="stage_sla", status="open")
-    # Weekday rule only: 2 h on Thursday, 9 h on Friday 2027-01-01, 7 h on Monday 01-04.
-    assert sla.due_at == dt.datetime(2027, 1, 4, 16, tzinfo=SHANGHAI)
+    # 2027 runs on statutory holidays: 2 h on Thursday, New Year's Day off, 9 h on Monday 01-04,
+    # 7 h on Tuesday 01-05.
+    assert sla.due_at == dt.datetime(2027, 1, 5, 16, tzinfo=SHANGHAI)
 
-    response = api(administrator).put(f"{DAYS}2027-01-01/", {"kind": "holiday", "name": "New Year"}, format="json")
+    response = api(administrator).put(f"{DAYS}2027-01-04/", {"kind": "holiday", "name": "New Year"}, format="json")
 
     assert response.status_code == 200, response.content
     sla.refresh_from_db()
-    assert sla.due_at == dt.datetime(2027, 1, 5, 16, tzinfo=SHANGHAI)
+    assert sla.due_at == dt.datetime(2027, 1, 6, 16, tzinfo=SHANGHAI)
 
-    assert api(administrator).delete(f"{DAYS}2027-01-01/").status_code == 204
+    assert api(administrator).delete(f"{DAYS}2027-01-04/").status_code == 204
     sla.refresh_from_db()
-    assert sla.due_at == dt.datetime(2027, 1, 4, 16, tzinfo=SHANGHAI)
+    assert sla.due_at == dt.datetime(2027, 1, 5, 16, tzinfo=SHANGHAI)
 
 
 # --- The working-time calculator --------------------------------------------------------------
@@ -262,10 +263,11 @@ def test_working_time_starts_now_by_default(api, manager):
 def test_working_time_follows_calendar_edits(api, administrator, recomputed):
     params = {"start": "2026-12-31T16:00:00+08:00", "amount": 3, "unit": "working_days"}
     before = api(administrator).get(WORKING_TIME, params)
-    api(administrator).put(f"{DAYS}2027-01-01/", {"kind": "holiday"}, format="json")
+    api(administrator).put(f"{DAYS}2027-01-04/", {"kind": "holiday"}, format="json")
     after = api(administrator).get(WORKING_TIME, params)
 
-    assert (before.data["due"], after.data["due"]) == ("2027-01-05T16:00:00+08:00", "2027-01-06T16:00:00+08:00")
+    # New Year's Day is a statutory holiday either way; the new holiday on Monday 01-04 adds a day.
+    assert (before.data["due"], after.data["due"]) == ("2027-01-06T16:00:00+08:00", "2027-01-07T16:00:00+08:00")
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,12 @@ def test_an_administrator_adds_a_holiday_and_deadlines_are_recomputed(administra
     assert len(recomputed) == 1
     assert recomputed[0]["dates"] == [NEW_YEAR_2027]
     assert recomputed[0]["actor"] == administrator
-    assert "2027-01-01" in recomputed[0]["reason"]
+    # The system's reason, as a code and values that each reader's language words later.
+    assert (recomputed[0]["reason"].code, recomputed[0]["reason"].params) == (
+        "calendar_holiday_set",
+        {"date": "2027-01-01"},
+    )
+    assert "2027-01-01" in str(recomputed[0]["reason"])
     assert recomputed[0]["in_savepoint"]
 
 

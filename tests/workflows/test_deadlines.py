@@ -26,7 +26,7 @@ from evidence.requests import evidence_request_cancel, evidence_request_create
 from evidence.services import evidence_review
 from tests.factories import evidence_item
 from workflows import deadlines
-from workflows.models import CalendarDay, CaseWait, Deadline, DeadlineKind, DeadlineStatus, StageSla
+from workflows.models import CalendarDay, CalendarYear, CaseWait, Deadline, DeadlineKind, DeadlineStatus, StageSla
 
 pytestmark = pytest.mark.django_db
 
@@ -168,7 +168,9 @@ def test_a_finished_case_cancels_every_open_deadline(
 
     assert not Deadline.objects.filter(case=case, status="open").exists()
     assert not CaseWait.objects.filter(case=case, ended_at__isnull=True).exists()
-    assert all(d.closing_reason for d in Deadline.objects.filter(case=case, status="cancelled"))
+    cancelled = list(Deadline.objects.filter(case=case, status="cancelled"))
+    assert {d.closing_reason_code for d in cancelled} == {"case_finished"}
+    assert all(deadlines.deadline_closing_reason(d) == "The case is Withdrawn." for d in cancelled)
 
 
 def test_stage_slas_are_configuration(
@@ -263,16 +265,24 @@ def test_a_deadline_across_the_year_boundary_follows_next_years_schedule_once_en
     time_machine.move_to(at(2026, 12, 30, 15, 0), tick=False)  # Wednesday
     case = new_case(notice_received_at=at(2026, 12, 30, 15, 0))
     sla = open_deadline(case, DeadlineKind.STAGE_SLA)
-    # 2027 is not in the library yet: Wednesday 3 h, Thursday 31 Dec 9 h, Friday 1 Jan 6 h.
-    assert sla.due_at == at(2027, 1, 1, 15, 0)
+    # 2027's arrangement is not in the library yet, so 2027 runs on its statutory holidays:
+    # Wednesday 3 h, Thursday 31 Dec 9 h, New Year's Day off, Monday 4 Jan 6 h. Provisional.
+    assert sla.due_at == at(2027, 1, 4, 15, 0)
+    assert (sla.provisional, sla.provisional_years) == (True, [2027])
     window = open_deadline(case, DeadlineKind.PLATFORM_APPEAL_WINDOW)
     assert window.due_at == at(2027, 1, 2, 15, 0)  # 72 natural hours, across New Year
+    assert not window.provisional  # natural time does not depend on the holidays
 
-    # Next year's schedule is announced: 1 January is a holiday.
+    # Next year's arrangement is announced: 1 January is a holiday, and Monday 4 January too.
     CalendarDay.objects.create(date=dt.date(2027, 1, 1), kind="holiday", name="New Year's Day")
-    deadlines.deadlines_recompute_for_dates(dates=[dt.date(2027, 1, 1)], actor=administrator, reason="2027 schedule")
+    CalendarDay.objects.create(date=dt.date(2027, 1, 4), kind="holiday", name="New Year's Day")
+    CalendarYear.objects.create(year=2027, official=True)
+    deadlines.deadlines_recompute_for_dates(
+        dates=[dt.date(2027, 1, 1), dt.date(2027, 12, 31)], actor=administrator, reason="2027 schedule"
+    )
     sla.refresh_from_db()
-    assert sla.due_at == at(2027, 1, 4, 15, 0)  # the following Monday
+    assert sla.due_at == at(2027, 1, 5, 15, 0)  # the Tuesday after
+    assert (sla.provisional, sla.provisional_years) == (False, [])
 
 
 # --- Pausing and resuming ---------------------------------------------------------------------

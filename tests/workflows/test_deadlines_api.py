@@ -96,8 +96,13 @@ STAFF_FIELDS = {
     "missed_at",
     "cancelled_at",
     "closing_reason",
+    "closing_reason_code",
+    "closing_reason_params",
     "overdue",
     "remaining_seconds",
+    "provisional",
+    "provisional_years",
+    "provisional_reason",
     "created_at",
 }
 

@@ -278,3 +278,34 @@ def test_a_posted_message_reaches_the_clients_notification_list_in_their_languag
     assert "Message: 请上传签收单。" in messages_en[0]["body"]
     assert "manager" not in messages_en[0]["body"].lower()
     assert [row["title"] for row in messages_zh] == [f"案件 {case.reference}{ZH_COLON}代理机构发来新消息"]
+
+
+# --- A system reason travels as a code and is worded for the reader (issue 12) --------------------
+
+SYSTEM_REASON = {
+    "reason_code": "auto_assigned_least_work",
+    "reason_params": {"work": 14, "cases": 1, "orders": 4},
+    "automatic": True,
+}
+
+
+def test_a_coded_reason_is_worded_in_english(manager):
+    text = text_of(manager, NotificationKind.CASE_ASSIGNED, reason="", **SYSTEM_REASON)
+
+    assert text.endswith("Reason: Automatic: least open work (score 14: 1 open cases, 4 open orders).")
+
+
+def test_a_coded_reason_is_worded_in_chinese_with_no_english_left(manager):
+    text = text_of(manager, NotificationKind.CASE_ASSIGNED, "zh-hans", reason="", **SYSTEM_REASON)
+
+    reason = "自动分配：未结工作量最少（得分 14：1 个未结案件，4 个未结被标记订单）。"  # noqa: RUF001 - Chinese punctuation
+    assert text.endswith(f"原因{ZH_COLON}{reason}")
+    assert re.findall(r"[A-Za-z]{2,}", text.replace(REFERENCE, "")) == []
+
+
+@pytest.mark.parametrize("params", [{"work": "x"}, None, ["x"]])
+def test_a_coded_reason_that_cannot_be_worded_is_left_out(manager, params):
+    text = text_of(manager, NotificationKind.CASE_ASSIGNED, reason="", reason_code="auto_assigned_least_work",
+                   reason_params=params, automatic=True)  # fmt: skip
+
+    assert text == f"Case {REFERENCE} is assigned to you\nCase {REFERENCE} was assigned to you automatically at intake."

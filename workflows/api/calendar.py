@@ -9,8 +9,15 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -22,13 +29,31 @@ from agency.api.schema import ErrorSerializer
 from agency.errors import InvalidInput, NotFound
 from cases.models import CaseState
 from workflows import calendar_services as services
-from workflows.calendar import business_time_zone, load_calendar
-from workflows.models import CalendarDay, CalendarDayKind, CalendarDaySource, StageSla, TimeUnit
+from workflows.calendar import (
+    WORKING_UNITS,
+    CalendarRangeError,
+    business_time_zone,
+    load_calendar,
+    provisional_reason,
+    range_error_fields,
+    supported_years,
+)
+from workflows.holidays import statutory_holidays
+from workflows.models import CalendarDay, CalendarDayKind, CalendarDaySource, CalendarYear, StageSla, TimeUnit
 
 DATE_REGEX = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 DATE_PARAMETER = OpenApiParameter(
     "date", OpenApiTypes.DATE, OpenApiParameter.PATH, description="The day, as YYYY-MM-DD."
 )
+YEAR_PARAMETER = OpenApiParameter(
+    "year", OpenApiTypes.INT, OpenApiParameter.PATH, description="The year, from 2000 to five years after this one."
+)
+PROVISIONAL_HELP = (
+    "True when the span reaches a year whose official holiday arrangement is not loaded: the time was "
+    "computed on that year's statutory holidays and moves when the arrangement is entered."
+)
+PROVISIONAL_YEARS_HELP = "The years without an official arrangement that the span reaches; empty when not provisional."
+PROVISIONAL_REASON_HELP = "Why the time is provisional, in the request's language; null when it is not."
 
 
 class BusinessDateTimeField(serializers.DateTimeField):
@@ -140,6 +165,102 @@ class CalendarDayViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# --- Calendar years ----------------------------------------------------------------------
+
+
+class StatutoryHolidaySerializer(serializers.Serializer[Any]):
+    date = serializers.DateField()
+    name = serializers.CharField()
+
+
+class CalendarYearSerializer(serializers.ModelSerializer[CalendarYear]):
+    """Whether a year's official holiday arrangement is loaded; PUT sends ``official``."""
+
+    official = serializers.BooleanField(
+        help_text="The year's official arrangement (public holidays and make-up working days) is entered. "
+        "Until then the year runs on its statutory holidays and the clocks that reach it are provisional."
+    )
+    # A plain string, as on calendar days: "source" is already the name of another choice set in the schema.
+    source = serializers.CharField(  # type: ignore[assignment]  # a field named like Field.source
+        read_only=True,
+        help_text='"library": made official by calendar_import; "manual": by an administrator (or never set).',
+    )
+    updated_by = serializers.CharField(source="updated_by.label", read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the year was last marked; null for a year never recorded."
+    )
+    holidays_entered = serializers.IntegerField(read_only=True, help_text="Public holiday entries in the year.")
+    workdays_entered = serializers.IntegerField(read_only=True, help_text="Make-up working day entries in the year.")
+    statutory_holidays = serializers.SerializerMethodField(
+        help_text="The statutory holidays of the year by rule: the days off it is computed on while not official."
+    )
+
+    class Meta:
+        model = CalendarYear
+        fields = [
+            "year",
+            "official",
+            "source",
+            "updated_by",
+            "updated_at",
+            "holidays_entered",
+            "workdays_entered",
+            "statutory_holidays",
+        ]
+        read_only_fields = ["year"]
+
+    @extend_schema_field(StatutoryHolidaySerializer(many=True))
+    def get_statutory_holidays(self, year: CalendarYear) -> list[dict[str, Any]]:
+        return [{"date": day, "name": name} for day, name in statutory_holidays(year.year).items()]
+
+
+def _path_year(value: str) -> int:
+    year = int(value)
+    if services.supported_year_error(year) is not None:
+        raise NotFound()
+    return year
+
+
+class CalendarYearViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
+    """The years the working calendar has a record of, and whether each one's official arrangement is loaded.
+
+    A year becomes official when an administrator has entered its days and marks it so (or
+    ``calendar_import`` loads it from the library); every provisional clock that reaches it
+    is then recomputed and loses the mark. Any supported year can be read, recorded or not.
+    """
+
+    permission_classes = [IsAgencyStaff, HasStaffRole]
+    write_roles = (Role.ADMINISTRATOR,)
+    lookup_field = "year"
+    lookup_value_regex = r"[0-9]{4}"
+    serializer_class = CalendarYearSerializer
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[CalendarYear]:
+        return services.calendar_years_list()
+
+    @extend_schema(parameters=[YEAR_PARAMETER], responses={200: CalendarYearSerializer})
+    def retrieve(self, request: Request, year: str) -> Response:
+        return Response(CalendarYearSerializer(services.calendar_year_get(year=_path_year(year))).data)
+
+    @extend_schema(
+        parameters=[YEAR_PARAMETER],
+        request=CalendarYearSerializer,
+        responses={
+            200: CalendarYearSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Invalid input; details.fields names each."),
+        },
+    )
+    def update(self, request: Request, year: str) -> Response:
+        """Mark the year's official arrangement as entered (``official: true``), or withdraw that."""
+        data = CalendarYearSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        number = _path_year(year)
+        services.calendar_year_set(actor=current_user(request), year=number, official=data.validated_data["official"])
+        return Response(CalendarYearSerializer(services.calendar_year_get(year=number)).data)
+
+
 # --- Working-time calculator -------------------------------------------------------------
 
 
@@ -151,9 +272,13 @@ class WorkingTimeQuerySerializer(serializers.Serializer[Any]):
     unit = serializers.ChoiceField(choices=TimeUnit.choices)
 
     def validate_start(self, value: dt.datetime) -> dt.datetime:
-        error = services.calendar_year_error(value.year)
-        if error:
-            raise serializers.ValidationError(error)
+        # Far outside the years the calendar knows, an answer would be a guess on an empty calendar.
+        first, last = supported_years()
+        if not first <= value.astimezone(business_time_zone()).year <= last:
+            raise serializers.ValidationError(
+                _("Give a time in the years %(first)d to %(last)d: the working calendar covers those only.")
+                % {"first": first, "last": last}
+            )
         return value
 
 
@@ -165,6 +290,9 @@ class WorkingTimeSerializer(serializers.Serializer[Any]):
     budget_seconds = serializers.IntegerField(help_text="The budget in seconds of the unit's measure.")
     working_day = serializers.BooleanField(help_text="Whether the start's date is a working day.")
     time_zone = serializers.CharField()
+    provisional = serializers.BooleanField(help_text=PROVISIONAL_HELP)
+    provisional_years = serializers.ListField(child=serializers.IntegerField(), help_text=PROVISIONAL_YEARS_HELP)
+    provisional_reason = serializers.CharField(allow_null=True, help_text=PROVISIONAL_REASON_HELP)
 
 
 class WorkingTimeView(GenericAPIView[Any]):
@@ -191,14 +319,23 @@ class WorkingTimeView(GenericAPIView[Any]):
         start = start.astimezone(calendar.tz)
         amount: int = query.validated_data["amount"]
         unit: str = query.validated_data["unit"]
+        try:
+            due = calendar.add(start, amount, unit)
+        except CalendarRangeError as exc:
+            raise InvalidInput(details={"fields": range_error_fields(exc, start_field="start")}) from exc
+        # Natural time (and a zero budget) does not depend on the holidays: only working time can be provisional.
+        years = list(calendar.unofficial_years(start, due)) if unit in WORKING_UNITS and amount else []
         result = {
             "start": start,
-            "due": calendar.add(start, amount, unit),
+            "due": due,
             "amount": amount,
             "unit": unit,
             "budget_seconds": calendar.budget_seconds(amount, unit),
             "working_day": calendar.is_working_day(start.date()),
             "time_zone": str(calendar.tz),
+            "provisional": bool(years),
+            "provisional_years": years,
+            "provisional_reason": provisional_reason(years),
         }
         return Response(WorkingTimeSerializer(result).data)
 

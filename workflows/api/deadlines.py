@@ -18,10 +18,12 @@ from agency.api.fields import DueMomentField
 from agency.api.permissions import IsAgencyStaff, IsClientUser, current_user
 from agency.api.schema import CONFLICT_RESPONSES, ErrorSerializer
 from cases.api.serializers import UserRefSerializer
+from cases.reasons import ReasonCode, reason_code_or_none
 from workflows import deadline_services as services
 from workflows import selectors
+from workflows.calendar import provisional_reason
 from workflows.deadline_services import MAX_BUDGET_AMOUNT
-from workflows.deadlines import deadline_label
+from workflows.deadlines import deadline_closing_reason, deadline_label
 from workflows.models import CaseWait, Deadline, DeadlineKind, DeadlineStatus, TimeUnit, WaitingOn
 
 # --- Representations ---------------------------------------------------------------------------
@@ -44,6 +46,12 @@ class BudgetSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 TITLE_HELP = "The title staff gave the deadline, else a name for its kind in the request's language."
+CLOSING_REASON_HELP = (
+    "Why it was met or cancelled, in the request's language: the system's reason worded from "
+    "closing_reason_code, or what a person typed, as typed."
+)
+CLOSING_REASON_CODE_HELP = "The system's reason as a stable code; null when a person typed it (or none was given)."
+CLOSING_REASON_PARAMS_HELP = "The values closing_reason_code is worded with; null with no code."
 
 
 class DeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline]):
@@ -61,6 +69,22 @@ class DeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline]):
     remaining_seconds = serializers.SerializerMethodField(
         help_text="Open and running: seconds until due (negative once past). Otherwise null."
     )
+    provisional = serializers.BooleanField(
+        read_only=True,
+        help_text="A working-time clock whose span reaches a year without an official holiday arrangement: "
+        "computed on that year's statutory holidays, and recomputed when the arrangement is entered.",
+    )
+    provisional_years = serializers.ListField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="The years without an official arrangement the clock reaches; empty when not provisional.",
+    )
+    provisional_reason = serializers.SerializerMethodField(
+        help_text="Why the due time is provisional, in the request's language; null when it is not."
+    )
+    closing_reason = serializers.SerializerMethodField(help_text=CLOSING_REASON_HELP)
+    closing_reason_code = serializers.SerializerMethodField(help_text=CLOSING_REASON_CODE_HELP)
+    closing_reason_params = serializers.SerializerMethodField(help_text=CLOSING_REASON_PARAMS_HELP)
 
     class Meta:
         model = Deadline
@@ -89,14 +113,33 @@ class DeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline]):
             "missed_at",
             "cancelled_at",
             "closing_reason",
+            "closing_reason_code",
+            "closing_reason_params",
             "overdue",
             "remaining_seconds",
+            "provisional",
+            "provisional_years",
+            "provisional_reason",
             "created_at",
         ]
         read_only_fields = fields
 
     def get_title(self, deadline: Deadline) -> str:
         return deadline_label(deadline)
+
+    def get_provisional_reason(self, deadline: Deadline) -> str | None:
+        return provisional_reason(deadline.provisional_years) if deadline.provisional else None
+
+    def get_closing_reason(self, deadline: Deadline) -> str:
+        return deadline_closing_reason(deadline)
+
+    @extend_schema_field(serializers.ChoiceField(choices=ReasonCode.choices, allow_null=True))
+    def get_closing_reason_code(self, deadline: Deadline) -> str | None:
+        return reason_code_or_none(deadline.closing_reason_code)
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_closing_reason_params(self, deadline: Deadline) -> dict[str, Any] | None:
+        return deadline.closing_reason_params if deadline.closing_reason_code else None
 
     def get_paused(self, deadline: Deadline) -> bool:
         return deadline.paused_at is not None

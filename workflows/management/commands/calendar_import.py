@@ -13,8 +13,9 @@ from workflows.holidays import FIRST_SEEDED_YEAR, library_years
 class Command(BaseCommand):
     help = (
         "Add the public holidays and make-up working days the chinese-calendar library knows, "
-        f"for the given years (default: every year from {FIRST_SEEDED_YEAR} it knows). Days staff "
-        "entered are kept; running working-time deadlines over the added days are recomputed."
+        f"for the given years (default: every year from {FIRST_SEEDED_YEAR} it knows), and mark those years "
+        "official (their arrangement is loaded). Days staff entered are kept; running working-time deadlines "
+        "over the added days, and the provisional ones that reach a year made official, are recomputed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,3 +41,9 @@ class Command(BaseCommand):
                 f"({', '.join(map(str, sorted(set(years)))) if years else f'{FIRST_SEEDED_YEAR} on'})."
             )
         )
+        if result.declared:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Now official (provisional deadlines recomputed): {', '.join(map(str, result.declared))}."
+                )
+            )
