@@ -30,6 +30,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from agency import moments
 from agency.accounts.models import User
 from agency.errors import InvalidInput, InvalidState
 from cases.models import EDITABLE_STATES, EventKind, FlaggedOrder, GoodsType
@@ -548,7 +549,7 @@ def _limited_text(value: Any, max_length: int, *, required: bool = False) -> str
     return text
 
 
-def _order_time(value: Any, zone: dt.tzinfo) -> dt.datetime:
+def _parse_order_time(value: Any, zone: dt.tzinfo) -> dt.datetime:
     """A point in time; times without an offset are in the agency's time zone.
 
     A date alone is taken as the start of that day: the earliest the order can have
@@ -592,6 +593,15 @@ def _order_time(value: Any, zone: dt.tzinfo) -> dt.datetime:
         )
     except ValueError as exc:
         raise _CellError(_("“%(value)s” is not a real date or time.") % {"value": text[:40]}) from exc
+
+
+def _order_time(value: Any, zone: dt.tzinfo) -> dt.datetime:
+    """An order time within the range of a past moment (agency.moments): 1900 or 2099 is a typing slip."""
+    moment = _parse_order_time(value, zone)
+    problem = moments.range_error(moment, moments.PAST)
+    if problem is not None:
+        raise _CellError(problem)
+    return moment
 
 
 _CENT = Decimal("0.01")

@@ -265,6 +265,8 @@ def test_a_bad_row_at_the_end_of_10000_rows_imports_nothing(api, manager, case_i
         ({"订单编号": "9" * 65}, "订单编号", "platform_order_id", "Longer than 64 characters."),
         ({"下单时间": "yesterday"}, "下单时间", "order_time", "is not a date and time"),
         ({"下单时间": "2026-02-30 10:00"}, "下单时间", "order_time", "is not a real date"),
+        ({"下单时间": "1900-01-01 10:00"}, "下单时间", "order_time", "Must not be before 2000-01-01."),
+        ({"下单时间": "9999-12-31 23:59"}, "下单时间", "order_time", "Must not be in the future."),
         ({"实付金额": ""}, "实付金额", "amount", "Required."),
         ({"实付金额": "12.345"}, "实付金额", "amount", "at most two decimal places"),
         ({"实付金额": "-0.01"}, "实付金额", "amount", "cannot be negative"),
