@@ -244,6 +244,8 @@ REST_FRAMEWORK = {
         "integrations.throttling.UserRateThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "agency.api.pagination.PageNumberPagination",
+    # An unknown ?format= is 406 (not acceptable), not DRF's 404.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "agency.api.negotiation.AgencyContentNegotiation",
     # OPTIONS and the browsable API for views that load their rows through a selector.
     "DEFAULT_METADATA_CLASS": "agency.api.introspection.AgencyMetadata",
     "DEFAULT_RENDERER_CLASSES": [
@@ -251,7 +253,7 @@ REST_FRAMEWORK = {
         "agency.api.introspection.AgencyBrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "agency.api.filters.AgencyFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "agency.api.schema.AgencyAutoSchema",

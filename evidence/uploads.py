@@ -48,6 +48,8 @@ TEXT = FileType("text/plain", gettext_lazy("plain text"), (".txt", ".csv", ".log
 
 # Binary types recognised by their magic numbers (puremagic); text is recognised separately.
 BINARY_TYPES = {file_type.content_type: file_type for file_type in (JPEG, PNG, GIF, WEBP, PDF)}
+# Every media type an evidence file is stored and served as (text with its charset as a parameter).
+SERVED_MEDIA_TYPES = (*BINARY_TYPES, "text/plain", "text/csv")
 
 # Control characters that never occur in a chat export; finding one means the bytes are
 # binary data that merely happens to decode. Tab, line feed, vertical tab, form feed and

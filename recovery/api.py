@@ -33,8 +33,13 @@ class TemplateTaskSerializer(serializers.ModelSerializer[RecoveryTemplateTask]):
         read_only_fields = fields
 
 
+# "" is the general template, used for any platform without one of its own; in and out alike.
+TEMPLATE_PLATFORMS = [("", "All platforms"), *Platform.choices]
+
+
 class TemplateSerializer(serializers.ModelSerializer[RecoveryTemplate]):
     tasks = TemplateTaskSerializer(many=True, read_only=True)
+    platform = serializers.ChoiceField(choices=TEMPLATE_PLATFORMS, read_only=True)
 
     class Meta:
         model = RecoveryTemplate
@@ -54,7 +59,7 @@ class TemplateTaskInputSerializer(serializers.Serializer[dict[str, Any]]):
 class TemplateInputSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField(allow_blank=True, trim_whitespace=False)
     platform = serializers.ChoiceField(
-        choices=[("", "All platforms"), *Platform.choices],
+        choices=TEMPLATE_PLATFORMS,
         allow_blank=True,
         default="",
         help_text="Blank: a general template, used when the case's platform has no active template of its own.",

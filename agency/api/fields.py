@@ -60,3 +60,19 @@ def PastMomentField(**kwargs: Any) -> MomentField:  # noqa: N802 - used like a f
 def DueMomentField(**kwargs: Any) -> MomentField:  # noqa: N802 - used like a field class
     """A due time: not before 2000, not more than a few years ahead."""
     return MomentField(kind=moments.DUE, **kwargs)
+
+
+class UnsetChoiceField(serializers.ChoiceField):
+    """A read-only choice a record may not have yet: null then, never "" outside the enum.
+
+    Models keep an unset choice as a blank string; the contract says null, which a
+    generated client reads as "none" instead of failing on a value its enum lacks.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)

@@ -41,6 +41,7 @@ _DEFAULT_DESCRIPTIONS = {
     "401": "Not signed in.",
     "403": "Signed in, but this role may not do this.",
     "404": "Not found, or not visible to the caller.",
+    "406": "The format asked for (?format= or Accept) is not one this endpoint offers.",
     "429": "Too many requests; Retry-After says when to try again.",
 }
 
@@ -48,10 +49,32 @@ _DEFAULT_DESCRIPTIONS = {
 class AgencyAutoSchema(AutoSchema):
     """Documents the error contract on every operation, not only where a view lists it.
 
-    Which statuses apply is read off the view: 401 and 403 wherever authentication is
-    used, 404 on paths with an id, 400 on writes and filtered lists, 429 where a
-    throttle is set. Statuses a view declares itself (such as 409) are kept as they are.
+    Which statuses apply is read off the view and the operation: 401 and 403 wherever
+    authentication is used, 404 on paths with an id and on paginated lists (a page past
+    the last), 400 on writes and on every read that takes query parameters (filters and
+    pagination are read strictly), 406 where a ?format= parameter offers alternatives,
+    429 where a throttle is set. Statuses a view declares itself (such as 409) are kept.
     """
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        query = {parameter["name"] for parameter in operation.get("parameters", []) if parameter.get("in") == "query"}
+        codes = []
+        if query:
+            codes.append("400")
+        if "format" in query:
+            codes.append("406")
+        if self.method == "GET" and self._is_list_view() and self._get_paginator() is not None:
+            codes.append("404")
+        responses = operation.setdefault("responses", {})
+        for code in codes:
+            if code not in responses:
+                response = OpenApiResponse(ErrorSerializer, description=_DEFAULT_DESCRIPTIONS[code])
+                responses[code] = self._get_response_for_code(response, code)
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)

@@ -6,22 +6,23 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from agency.api.filters import AgencyFilterSet, StrictBooleanFilter
 from agency.organisations.models import Platform
 from cases.models import OPEN_STATES, Case, CaseState, FlaggedOrder, ViolationType
 from workflows.models import Deadline
 from workflows.selectors import overdue_q
 
 
-class CaseFilter(django_filters.FilterSet):
+class CaseFilter(AgencyFilterSet):
     state = django_filters.MultipleChoiceFilter(choices=CaseState.choices)
     assignee = django_filters.NumberFilter(field_name="assignee_id")
-    unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull")
+    unassigned = StrictBooleanFilter(field_name="assignee", lookup_expr="isnull")
     platform = django_filters.MultipleChoiceFilter(field_name="shop__platform", choices=Platform.choices)
     organisation = django_filters.NumberFilter(field_name="organisation_id")
     shop = django_filters.NumberFilter(field_name="shop_id")
     external_reference = django_filters.CharFilter(label="The caller's own reference for the case (exact).")
     violation_type = django_filters.MultipleChoiceFilter(choices=ViolationType.choices)
-    overdue = django_filters.BooleanFilter(
+    overdue = StrictBooleanFilter(
         method="filter_overdue",
         label="true: open cases with an overdue deadline (past due, or missed and not made good); false: the rest.",
     )

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agency.accounts.models import User
-from agency.api.fields import DueMomentField, PastMomentField, StrictBooleanField
+from agency.api.fields import DueMomentField, PastMomentField, StrictBooleanField, UnsetChoiceField
 from agency.organisations.models import Shop
 from cases import transitions as case_transitions
 from cases.models import (
@@ -187,7 +187,8 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     organisation = OrganisationRefSerializer(read_only=True)
     shop = ShopRefSerializer(read_only=True)
-    assignee = UserRefSerializer(read_only=True)
+    assignee = UserRefSerializer(read_only=True, allow_null=True)
+    outcome = UnsetChoiceField(choices=Outcome.choices, help_text="Null until an outcome is recorded.")
 
     class Meta:
         model = Case

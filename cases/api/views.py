@@ -106,7 +106,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
             "400: unmet conditions (all listed); 403: role may not; 404: not visible."
         ),
     )
-    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
     @idempotent
     def transitions(self, request: Request, pk: str) -> Response:
         case = self._case()
@@ -183,7 +183,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         request=s.FlaggedOrderBulkSerializer,
         responses={201: s.FlaggedOrderSerializer(many=True), **CONFLICT_RESPONSES},
     )
-    @action(detail=True, methods=["post"], url_path="orders/bulk", filter_backends=[])
+    @action(detail=True, methods=["post"], url_path="orders/bulk", filter_backends=[], pagination_class=None)
     def orders_bulk(self, request: Request, pk: str) -> Response:
         """Add many flagged orders in one request: all are added, or none (errors by index)."""
         case = self._case()

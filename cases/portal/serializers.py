@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from agency.api.fields import UnsetChoiceField
 from agency.organisations.models import Platform
 from cases import timeline
 from cases.models import Case, CaseEvent, CaseState, Outcome, Restriction, Severity, ViolationType
@@ -35,6 +36,7 @@ class PortalCaseSerializer(serializers.ModelSerializer[Case]):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     violation_type_display = serializers.CharField(source="get_violation_type_display", read_only=True)
     severity_display = serializers.CharField(source="get_severity_display", read_only=True)
+    outcome = UnsetChoiceField(choices=Outcome.choices, help_text="Null until the platform has decided.")
     outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
     shop = PortalShopSerializer(read_only=True)
     restrictions = serializers.ListField(
@@ -112,7 +114,7 @@ class PortalCaseSerializer(serializers.ModelSerializer[Case]):
             "appeal_deadline": _DATETIME.to_representation(case.appeal_deadline) if case.appeal_deadline else None,
             "flagged_order_count": case.flagged_order_count,
             "appeal_attempts_used": case.appeal_attempts_used,
-            "outcome": case.outcome,
+            "outcome": case.outcome or None,
             "outcome_display": str(Outcome(case.outcome).label) if case.outcome else "",
             "can_withdraw": case.is_open,
             "state_changed_at": _DATETIME.to_representation(case.state_changed_at),

@@ -5,20 +5,21 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from agency.api.filters import AgencyFilterSet, StrictBooleanFilter
 from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceItem, ReviewState
 
 
-class EvidenceFilter(django_filters.FilterSet):
+class EvidenceFilter(AgencyFilterSet):
     order = django_filters.NumberFilter(field_name="order_id", label="Items of this flagged order (its id).")
     kind = django_filters.ChoiceFilter(choices=EvidenceKind.choices)
     review_state = django_filters.ChoiceFilter(choices=ReviewState.choices)
-    case_level = django_filters.BooleanFilter(
+    case_level = StrictBooleanFilter(
         field_name="order",
         lookup_expr="isnull",
         label="true: only items for the case as a whole; false: only items for an order.",
     )
-    include_inactive = django_filters.BooleanFilter(
+    include_inactive = StrictBooleanFilter(
         method="keep_inactive",
         label="true: also items that were removed or superseded (the list shows only items that count by default).",
     )

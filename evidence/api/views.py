@@ -25,7 +25,7 @@ from evidence.api import serializers as s
 from evidence.api.filters import EvidenceFilter
 from evidence.downloads import evidence_file_response
 from evidence.models import EvidenceItem
-from evidence.uploads import install_upload_handler
+from evidence.uploads import SERVED_MEDIA_TYPES, install_upload_handler
 from integrations.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_responses, idempotent
 
 CASE_ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The case's id.")
@@ -46,11 +46,12 @@ UPLOAD_RESPONSES = {
 }
 
 DOWNLOAD_RESPONSES = {
-    (200, "application/octet-stream"): OpenApiResponse(
+    (200, media_type): OpenApiResponse(
         OpenApiTypes.BINARY,
         description="The file, streamed as an attachment under its original name, with the content type "
-        "found from its bytes.",
-    ),
+        "found from its bytes (text with its charset).",
+    )
+    for media_type in SERVED_MEDIA_TYPES
 }
 
 

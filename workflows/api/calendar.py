@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agency.accounts.models import Role
+from agency.api.filters import AgencyFilterSet
 from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
 from agency.api.schema import ErrorSerializer
 from agency.errors import InvalidInput, NotFound
@@ -102,7 +103,7 @@ class YearFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
-class CalendarDayFilter(django_filters.FilterSet):
+class CalendarDayFilter(AgencyFilterSet):
     year = YearFilter(
         field_name="date",
         lookup_expr="year",
