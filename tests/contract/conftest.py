@@ -14,6 +14,8 @@ meet the unit tests' exact counts.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,3 +102,35 @@ def cast(django_db_setup: Any, django_db_blocker: Any) -> Cast:
     finally:
         celery_app.conf.task_always_eager = previous
     return Cast(headers=headers)
+
+
+@pytest.fixture
+def request_count(request: pytest.FixtureRequest) -> Iterator[Counter[str]]:
+    """Requests a test sent, by role; reported in the run's summary (see pytest_terminal_summary)."""
+    counts: Counter[str] = Counter()
+    yield counts
+    # Properties travel with the test's reports, so the count reaches the controller under xdist too.
+    request.node.user_properties.append(("fuzz_requests", dict(counts)))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fuzzer's figures: operations, requests per role, failures."""
+    totals: Counter[str] = Counter()
+    operations: set[str] = set()
+    failed = 0
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) == "call" and getattr(report, "failed", False):
+                failed += 1
+            if getattr(report, "when", None) != "teardown":
+                continue
+            for name, value in getattr(report, "user_properties", []):
+                if name == "fuzz_requests":
+                    totals.update(value)
+                    operations.add(report.nodeid.split("[", 1)[1].split("]", 1)[0])
+    if not totals:
+        return
+    terminalreporter.write_line(
+        f"FUZZ operations={len(operations)} requests={sum(totals.values())} failed_tests={failed} "
+        + " ".join(f"{role}={totals[role]}" for role in ROLES)
+    )
