@@ -127,9 +127,15 @@ def cmd_test(pytest_args: list[str]) -> None:
     # One worker per core. The contract suite runs on its own: it seeds one agency per
     # test database, and those rows must never meet the unit tests' exact counts.
     parallel = ["-n", os.environ.get("PYTEST_WORKERS", "auto")]
+    paths = [arg for arg in pytest_args if not arg.startswith("-") and Path(ROOT, arg.split("::")[0]).exists()]
+    contract = [path for path in paths if Path(path).parts[:2] == ("tests", "contract")]
+    options = [arg for arg in pytest_args if arg not in paths]
     selected = bool(pytest_args)
-    pytest_run([*parallel, "--ignore=tests/contract", *pytest_args], env, selected=selected)
-    pytest_run([*parallel, "tests/contract", *pytest_args], env, selected=selected)
+    if not paths or len(contract) < len(paths):
+        unit_paths = [path for path in paths if path not in contract]
+        pytest_run([*parallel, "--ignore=tests/contract", *options, *unit_paths], env, selected=selected)
+    if not paths or contract:
+        pytest_run([*parallel, *options, *(contract or ["tests/contract"])], env, selected=selected)
 
 
 def cmd_bench() -> None:

@@ -62,7 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so that it sees every answer: errors under /api/v1/ keep the one JSON shape.
+    # Outermost, so that it sees every answer: errors under /api/ keep the one JSON shape.
     "agency.api.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -12,6 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agency.api.fields import StrictBooleanField
 from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from agency.organisations.models import Platform
@@ -69,7 +70,7 @@ class TemplateInputSerializer(serializers.Serializer[dict[str, Any]]):
         required=False,
         help_text="Days after the start of each check-in: increasing, 1 to 365, at most 10. Default 7, 30, 90.",
     )
-    is_active = serializers.BooleanField(
+    is_active = StrictBooleanField(
         default=True, help_text="One active template per platform (and one general one); a second is a 409."
     )
     tasks = TemplateTaskInputSerializer(

@@ -29,10 +29,13 @@ from cases.reasons import ReasonCode, SystemReason, system_reason
 from workflows.calendar import business_time_zone, supported_years
 from workflows.holidays import FIRST_SEEDED_YEAR, library_days, library_years
 from workflows.models import (
+    WORKING_UNITS,
     CalendarDay,
     CalendarDayKind,
     CalendarDaySource,
     CalendarYear,
+    Deadline,
+    DeadlineStatus,
     NotificationKind,
     StageSla,
 )
@@ -318,6 +321,41 @@ def missing_notice_from(year: int) -> dt.date:
 
 def official_years_among(years: Sequence[int]) -> set[int]:
     return set(CalendarYear.objects.filter(year__in=years, official=True).values_list("year", flat=True))
+
+
+def calendar_provisional_catch_up(*, now: dt.datetime | None = None) -> list[int]:
+    """Recompute the running clocks that reach a year without an arrangement but were counted without knowing it.
+
+    A clock started before the calendar knew which years are official (before this
+    release) was counted on the weekday rule alone, New Year's Day 2027 as a working day.
+    Such a clock reaches a year that is not official and is not marked provisional. Each
+    such year is recomputed as a change of its every day, which writes each moved clock's
+    history and marks it provisional; afterwards nothing matches, so the hourly run is a
+    cheap check. Returns the years recomputed.
+    """
+    now = now or timezone.now()
+    this_year = now.astimezone(business_time_zone()).year
+    _, last = supported_years(now)
+    candidates = list(range(this_year, last + 1))
+    official = official_years_among(candidates)
+    recomputed = []
+    for year in candidates:
+        if year in official:
+            continue
+        start = dt.datetime(year, 1, 1, tzinfo=business_time_zone())
+        stale = Deadline.objects.filter(
+            status=DeadlineStatus.OPEN, budget_unit__in=WORKING_UNITS, provisional=False, due_at__gte=start
+        )
+        if not stale.exists():
+            continue
+        with transaction.atomic():
+            _recompute(
+                dates=[dt.date(year, 1, 1), dt.date(year, 12, 31)],
+                actor=None,
+                reason=system_reason(ReasonCode.CALENDAR_YEAR_NOT_OFFICIAL, year=year),
+            )
+        recomputed.append(year)
+    return recomputed
 
 
 def calendar_missing_notice_send(*, now: dt.datetime | None = None) -> list[int]:

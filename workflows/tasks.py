@@ -54,7 +54,12 @@ def sweep_deadlines() -> dict[str, Any]:
     max_retries=5,
 )
 def calendar_missing_notice() -> list[int]:
-    """Run by beat every hour: tell the administrators (once a year) that a year's holiday arrangement is missing."""
+    """Run by beat every hour: tell the administrators (once a year) that a year's holiday arrangement is missing.
+
+    The same run puts right any running clock that reaches such a year without being
+    marked provisional (counted before the calendar knew which years are official).
+    """
+    calendar_services.calendar_provisional_catch_up()
     return calendar_services.calendar_missing_notice_send()
 
 

@@ -63,9 +63,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+# Under /api/, pages for people: the Swagger UI and the browsable API's sign-in form.
+_API_PAGES = ("/api/docs/", "/api/auth/")
+
+
 def is_api_path(path: str) -> bool:
-    """The API's own paths; the Swagger page, the schema and the sign-in form are pages or documents."""
-    return path.startswith("/api/v1/")
+    """Everything under /api/ answers errors in the one JSON shape, except the pages for people."""
+    return path.startswith("/api/") and not path.startswith(_API_PAGES)
 
 
 # What each status means when Django, not an API view, produced the answer.

@@ -21,8 +21,9 @@ from rest_framework.response import Response
 
 from agency.api.errors import api_error_response, is_api_path
 
-# Headers of the original answer that still mean something on the rewritten one.
-KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
+# The rewritten answer has a body of its own; every other header of the original is kept
+# (Allow, Retry-After, the security headers that SecurityMiddleware set, Content-Language).
+REPLACED_HEADERS = frozenset({"content-type", "content-length", "content-disposition", "content-encoding"})
 
 
 class ApiErrorShapeMiddleware:
@@ -39,9 +40,9 @@ class ApiErrorShapeMiddleware:
             shaped: HttpResponse = JsonResponse(response.data, status=response.status_code)
         else:
             shaped = api_error_response(response.status_code, getattr(request, "_api_exception", None))
-        for header in KEPT_HEADERS:
-            if header in response:
-                shaped[header] = response[header]
+        for header, value in response.items():
+            if header.lower() not in REPLACED_HEADERS:
+                shaped[header] = value
         return shaped
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -290,3 +290,19 @@ def test_pages_outside_the_api_keep_their_html_errors(client: Any, db: None) -> 
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+def test_everything_under_api_answers_the_shape_but_the_pages_for_people(api: Api, db: None) -> None:
+    error = assert_error(api(None).get("/api/nothing-here/"), 404, "not_found")
+    assert error["details"] == {}
+    response = api(None).get("/api/schema/?format=xml")
+    assert_error(response, 406, "not_acceptable")
+    assert api(None).get("/api/docs/").status_code == 200
+    assert api(None).get("/api/auth/login/")["Content-Type"].startswith("text/html")
+
+
+def test_a_rewritten_error_keeps_the_security_headers(api: Api, db: None) -> None:
+    response = api(None).get("/api/v1/no-such-thing/")
+    assert_error(response, 404, "not_found")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"

@@ -37,6 +37,7 @@ def concrete(case_in: Callable[..., Case], alice: User, supervisor: User) -> Cal
         "waiting_on": "client",
         "order_id": case.flagged_orders.first().pk,  # type: ignore[union-attr]
         "date": "2026-10-01",
+        "year": 2026,
         "prefix": "nokey",
     }
 
@@ -46,6 +47,7 @@ def concrete(case_in: Callable[..., Case], alice: User, supervisor: User) -> Cal
             if name == "pk":
                 # A case's own routes take its id; other records fall back to the evidence item's.
                 return str(case.pk if re.match(r"^/api/v1/(portal/)?cases/\{pk\}", path) else item.pk)
+            assert name in values, f"{path}: give the parameter {name!r} a value in concrete()"
             return str(values[name])
 
         return re.sub(r"\{(\w+)\}", value, path)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -102,6 +104,23 @@ def cast(django_db_setup: Any, django_db_blocker: Any) -> Cast:
     finally:
         celery_app.conf.task_always_eager = previous
     return Cast(headers=headers)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Iterator[None]:
+    """Keep the database connection across the fuzzer's requests, as Django's test client does.
+
+    schemathesis calls the WSGI application itself, so each request's end closes "old"
+    connections; inside a test's transaction that closes the connection the test runs in
+    (PostgreSQL; SQLite's in-memory test database is exempt).
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

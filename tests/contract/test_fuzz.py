@@ -80,7 +80,8 @@ def lenient_reading(message: str, case: schemathesis.Case) -> str | None:
     Each of these readings keeps the value the caller meant; none loses or invents data:
 
     * a form (multipart or urlencoded) carries every field as text, so "0", "true" or an
-      empty field for a boolean, number or datetime is how forms say those values;
+      empty field for a boolean, number or datetime is how forms say those values (a
+      missing required field, a value too long or outside its enum is still a finding);
     * a JSON scalar of another type that converts without loss: 12 for a text field is
       "12", "12" for a number is 12 (DRF's reading; a value that does not convert is a 400);
     * an empty query parameter is an untouched filter, as HTML forms send it: no filter.
@@ -90,7 +91,7 @@ def lenient_reading(message: str, case: schemathesis.Case) -> str | None:
         return None
     what, name = match["what"] or "", match["name"] or ""
     if match["location"] is None:  # the body
-        if case.media_type in FORM_MEDIA_TYPES:
+        if case.media_type in FORM_MEDIA_TYPES and (what == "Incorrect type" or "format" in what):
             return "form fields are text"
         if what == "Incorrect type" and isinstance(case.body, dict):
             value = case.body.get(name.split("/")[-1] if "/" in name else name)

@@ -736,3 +736,33 @@ def test_existing_open_clocks_are_left_alone_by_a_recompute_they_cannot_survive(
     sla.refresh_from_db()
     assert sla.due_at == at(2027, 1, 5, 15)  # untouched, and the edit went through
     assert CalendarDay.objects.filter(date=dt.date(2027, 1, 4)).exists()
+
+
+# --- Clocks counted before the calendar knew which years are official ---------------------------
+
+
+def test_the_hourly_run_puts_right_a_clock_counted_on_weekdays_alone(api, manager, case):
+    body = one_working_day(api, manager, case)
+    # As the release before this one counted it: New Year's Day 2027 a working day, no mark.
+    Deadline.objects.filter(pk=body["id"]).update(due_at=at(2027, 1, 1, 15), provisional=False, provisional_years=[])
+    events_before = CaseEvent.objects.filter(case=case).count()
+
+    calendar_missing_notice()
+
+    deadline = Deadline.objects.get(pk=body["id"])
+    assert deadline.due_at == at(2027, 1, 4, 15)
+    assert (deadline.provisional, deadline.provisional_years) == (True, [2027])
+    assert CaseEvent.objects.filter(case=case).count() > events_before
+
+    # Put right once: the next run finds nothing to do and writes nothing.
+    events_after = CaseEvent.objects.filter(case=case).count()
+    assert calendar_services.calendar_provisional_catch_up() == []
+    assert CaseEvent.objects.filter(case=case).count() == events_after
+
+
+def test_a_form_put_without_official_withdraws_nothing(api, administrator):
+    CalendarYear.objects.update_or_create(year=2026, defaults={"official": True})
+    response = api(administrator).put(f"{YEARS}2026/", {}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert "official" in response.json()["error"]["details"]["fields"]
+    assert CalendarYear.objects.get(year=2026).official is True

@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agency.accounts.models import Role
+from agency.api.fields import StrictBooleanField
 from agency.api.filters import AgencyFilterSet
 from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
 from agency.api.schema import ErrorSerializer
@@ -177,7 +178,7 @@ class StatutoryHolidaySerializer(serializers.Serializer[Any]):
 class CalendarYearSerializer(serializers.ModelSerializer[CalendarYear]):
     """Whether a year's official holiday arrangement is loaded; PUT sends ``official``."""
 
-    official = serializers.BooleanField(
+    official = StrictBooleanField(
         help_text="The year's official arrangement (public holidays and make-up working days) is entered. "
         "Until then the year runs on its statutory holidays and the clocks that reach it are provisional."
     )

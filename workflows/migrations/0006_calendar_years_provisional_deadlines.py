@@ -3,12 +3,11 @@
 The years already seeded from chinese-calendar (those with library days) are official;
 every other year runs on its statutory holidays until it is entered. Open working-time
 clocks that already reach a year without an arrangement were computed on the weekday rule
-alone: they are marked provisional here (their due times are left as they are, since a
-migration writes no case history), and entering that year's arrangement recomputes them.
+alone; a migration writes no case history, so they are left for the hourly calendar task
+(calendar_provisional_catch_up), which recomputes them with their history and marks them.
 """
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import django.db.models.deletion
 from django.conf import settings
@@ -21,19 +20,6 @@ def mark_seeded_years_official(apps: Any, schema_editor: Any) -> None:
     years = sorted({day.year for day in CalendarDay.objects.filter(source="library").values_list("date", flat=True)})
     for year in years:
         CalendarYear.objects.update_or_create(year=year, defaults={"official": True, "source": "library"})
-
-    Deadline = apps.get_model("workflows", "Deadline")
-    zone = ZoneInfo(settings.BUSINESS_TIME_ZONE)
-    official = set(years)
-    running = Deadline.objects.filter(
-        status="open", budget_amount__isnull=False, budget_unit__in=["working_hours", "working_days"]
-    )
-    for deadline in running.iterator():
-        end = deadline.due_at or deadline.paused_at or deadline.starts_at
-        first, last = deadline.starts_at.astimezone(zone).year, end.astimezone(zone).year
-        missing = [year for year in range(first, max(first, last) + 1) if year not in official]
-        if missing:
-            Deadline.objects.filter(pk=deadline.pk).update(provisional=True, provisional_years=missing)
 
 
 class Migration(migrations.Migration):
