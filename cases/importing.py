@@ -155,6 +155,8 @@ _GROUPED_AMOUNT = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 # currency sign, then cells of exactly three digits, the last perhaps with decimals.
 _SPLIT_AMOUNT_HEAD = re.compile(r"(?:[¥$]|CNY|RMB)?\s*[+-]?\d{1,3}", re.IGNORECASE)
 _SPLIT_AMOUNT_TAIL = re.compile(r"\d{3}(?:\.\d*)?\s*元?")
+# The same head with a currency sign: proof enough of a split even when the row is not too long.
+_SPLIT_AMOUNT_SIGNED_HEAD = re.compile(r"(?:[¥$]|CNY|RMB)\s*[+-]?\d{1,3}", re.IGNORECASE)
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 # 2026-03-01 12:30:00, 2026/3/1 12:30, 2026.03.01, 2026年3月1日 12:30, ISO 8601 with a T
 # and an offset. Applied after NFKC, which turns full-width digits and colons into ASCII.
@@ -477,17 +479,24 @@ def _is_blank_cell(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
-def _looks_like_split_amount(cells: Sequence[Any], index: int) -> bool:
+def _looks_like_split_amount(cells: Sequence[Any], index: int, *, signed: bool = False) -> bool:
     """Whether the amount cell and the one after it look like one amount cut at a thousands separator."""
     if index + 1 >= len(cells):
         return False
     head, tail = cells[index], cells[index + 1]
+    head_pattern = _SPLIT_AMOUNT_SIGNED_HEAD if signed else _SPLIT_AMOUNT_HEAD
     return (
         isinstance(head, str)
         and isinstance(tail, str)
-        and _SPLIT_AMOUNT_HEAD.fullmatch(unicodedata.normalize("NFKC", head).strip()) is not None
+        and head_pattern.fullmatch(unicodedata.normalize("NFKC", head).strip()) is not None
         and _SPLIT_AMOUNT_TAIL.fullmatch(unicodedata.normalize("NFKC", tail).strip()) is not None
     )
+
+
+def _split_amount_error(cells: Sequence[Any], plan: ColumnPlan, message: str = "") -> tuple[str, str, str]:
+    """(column, field, message) for an amount cut in two by an unquoted thousands separator."""
+    hint = _("Is it an amount with an unquoted thousands separator? Quote amounts such as “1,234.50”.")
+    return plan.headers["amount"], "amount", f"{message} {hint}".strip()
 
 
 def _extra_cells_error(cells: Sequence[Any], plan: ColumnPlan) -> tuple[str, str | None, str] | None:
@@ -505,9 +514,9 @@ def _extra_cells_error(cells: Sequence[Any], plan: ColumnPlan) -> tuple[str, str
         "cells": len(cells),
         "columns": plan.width,
     }
-    hint = _("Is it an amount with an unquoted thousands separator? Quote amounts such as “1,234.50”.")
     if _looks_like_split_amount(cells, plan.indexes["amount"]):
-        return plan.headers["amount"], "amount", f"{message} {hint}"
+        return _split_amount_error(cells, plan, message)
+    hint = _("Is it an amount with an unquoted thousands separator? Quote amounts such as “1,234.50”.")
     for index in range(plan.width, len(cells)):
         cell = cells[index]
         if not _is_blank_cell(cell):
@@ -743,6 +752,13 @@ def _read_rows(
             raise _file_error(
                 _("The file has more than %(n)d orders; split it into smaller files.") % {"n": MAX_IMPORT_ROWS}
             )
+        amount_index = plan.indexes["amount"]
+        if len(cells) <= plan.width and _looks_like_split_amount(cells, amount_index, signed=True):
+            # A short row (its trailing empty cells left out) can hide the cell the split
+            # pushed off the end; a currency sign before 1-3 digits followed by a group of
+            # three digits is an amount cut at its separator, not an amount and a buyer.
+            errors.add(number, *_split_amount_error(cells, plan))
+            continue
         if len(cells) > plan.width:
             extra = _extra_cells_error(cells, plan)
             if extra is not None:

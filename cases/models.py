@@ -18,6 +18,13 @@ from cases.permissions import CASE_WORKERS, INTAKE_AND_CASE_WORKERS, client_of_c
 from evidence.kinds import EvidenceKind
 
 
+class WaitingOn(models.TextChoices):
+    """Who a case is waiting on while its clocks pause."""
+
+    CLIENT = "client", _("The client")
+    PLATFORM = "platform", _("The platform")
+
+
 class CaseState(models.TextChoices):
     INTAKE = "intake", _("Intake")
     ASSESSMENT = "assessment", _("Assessment")

@@ -27,8 +27,7 @@ from django.utils.translation import override
 from django_stubs_ext import StrPromise
 
 from agency.organisations.models import Platform
-from cases.models import CaseEvent, CaseState
-from workflows.models import WaitingOn
+from cases.models import CaseEvent, CaseState, WaitingOn
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.models import WaitingOn as CaseWaitingOn
+
 
 class WorkerHeartbeat(models.Model):
     """When a Celery worker last ran the beat-scheduled heartbeat: proof the pipeline works."""
@@ -240,9 +242,8 @@ class Deadline(models.Model):
         return self.budget_amount is None
 
 
-class WaitingOn(models.TextChoices):
-    CLIENT = "client", _("The client")
-    PLATFORM = "platform", _("The platform")
+# Who a case waits on is the case's own vocabulary (cases.models); its history reasons name it.
+WaitingOn = CaseWaitingOn
 
 
 class WaitSource(models.TextChoices):

@@ -165,6 +165,21 @@ def test_a_bad_mapping_is_refused(api, manager, case_in, mapping, expected):
     assert case.flagged_orders.count() == 3
 
 
+def test_a_split_amount_in_a_row_without_its_trailing_empty_cell_is_a_row_error(api, manager, case_in):
+    # The writer left out the empty note: the split row has exactly the header's width, and
+    # read as it stands it would be amount 1.00, buyer "234.50", note "买家2".
+    case = case_in("intake")
+    header = "订单编号,下单时间,实付金额,买家昵称,备注"
+    content = raw_csv(header, f"{order_id(1)},2026-03-01 12:00,¥1,234.50,买家2")
+
+    response = post_import(api(manager), case, content)
+
+    [error] = row_errors(response)
+    assert (error["row"], error["column"], error["field"]) == (2, "实付金额", "amount")
+    assert "an amount with an unquoted thousands separator?" in error["message"]
+    assert case.flagged_orders.count() == 3
+
+
 def test_xlsx_first_sheet_is_read(api, manager, case_in):
     case = case_in("intake")
     workbook = Workbook()
