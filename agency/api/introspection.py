@@ -43,7 +43,7 @@ class AgencyMetadata(SimpleMetadata):
 
     def determine_actions(self, request: Request, view: APIView) -> dict[str, Any]:
         if hasattr(view, "get_object") and not has_queryset(view):
-            view.get_object = lambda: None  # type: ignore[method-assign]
+            view.get_object = lambda: None
         actions: dict[str, Any] = super().determine_actions(request, view)
         return actions
 

@@ -40,10 +40,12 @@ def field_errors(response: Any) -> dict[str, Any]:
         "1999-12-31T23:59:59+00:00",
         "9999-12-31T23:59:59-05:00",
         "9999-12-31T23:59:59",
-        (timezone.now() + dt.timedelta(hours=1)).isoformat(),
+        "an hour from now",
     ],
 )
 def test_order_and_notice_times_outside_the_past_range_are_refused(api, intake, blossom_shop, when):
+    if when == "an hour from now":
+        when = (timezone.now() + dt.timedelta(hours=1)).isoformat()
     order = jsonable_order(0)
     order["order_time"] = when
     response = api(intake).post("/api/v1/cases/", create_payload(blossom_shop, flagged_orders=[order]), format="json")

@@ -347,8 +347,12 @@ def test_the_case_list_filters_on_overdue_together_with_other_filters(
     deadlines_sweep()
     services.case_transition(case_id=late_recovery.pk, name="withdraw", actor=supervisor, reason="Settled.")
     assert ids(client.get("/api/v1/cases/?overdue=true")) == [late_submitted.pk]
-    # Like the list's other yes/no filters, a value that is neither is no filter at all.
-    assert len(ids(client.get("/api/v1/cases/?overdue=perhaps"))) == 3
+    # Like the list's other yes/no filters, a value that is neither is a 400 naming it, not
+    # the whole list passed off as the filtered one; an empty value is no filter.
+    response = client.get("/api/v1/cases/?overdue=perhaps")
+    assert response.status_code == 400, response.content
+    assert "overdue" in response.json()["error"]["details"]["fields"]
+    assert len(ids(client.get("/api/v1/cases/?overdue="))) == 3
 
 
 @pytest.mark.parametrize("page_size", [3, 12])
