@@ -55,6 +55,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agency import moments
+
 UTC = dt.UTC
 ONE_DAY = dt.timedelta(days=1)
 ONE_SECOND = dt.timedelta(seconds=1)
@@ -69,7 +71,8 @@ WORKING_UNITS = (WORKING_HOURS, WORKING_DAYS)
 # The years working time is computed in: from 2000 (no arrangement before it is of any use
 # to a running deadline, and the holiday rules before it were different again) through five
 # years after the current one (longer than any budget the API accepts, 1000 working days).
-FIRST_SUPPORTED_YEAR = 2000
+# The first year any moment the agency records may fall in (agency.moments), so one rule for both.
+FIRST_SUPPORTED_YEAR = moments.EARLIEST.year
 SUPPORTED_YEARS_AHEAD = 5
 
 
@@ -88,11 +91,16 @@ def range_error_fields(
     error: CalendarRangeError, *, start_field: str, amount_field: str = "amount"
 ) -> dict[str, list[str]]:
     """The 400's ``details.fields`` for working time outside the supported years: the start, else the amount."""
-    values = {"first": error.first_year, "last": error.last_year}
     if error.at_start:
-        message = _("Give a time in the years %(first)d to %(last)d: the working calendar covers those only.")
-        return {start_field: [message % values]}
+        return {start_field: [outside_supported_years(error.first_year, error.last_year)]}
+    values = {"last": error.last_year}
     return {amount_field: [_("This runs past %(last)d, the last year the working calendar covers.") % values]}
+
+
+def outside_supported_years(first: int, last: int) -> str:
+    """The message for a time outside the supported years, in the active language."""
+    message = _("Give a time in the years %(first)d to %(last)d: the working calendar covers those only.")
+    return message % {"first": first, "last": last}
 
 
 def provisional_reason(years: Sequence[int]) -> str | None:

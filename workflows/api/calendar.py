@@ -9,7 +9,6 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -36,6 +35,7 @@ from workflows.calendar import (
     CalendarRangeError,
     business_time_zone,
     load_calendar,
+    outside_supported_years,
     provisional_reason,
     range_error_fields,
     supported_years,
@@ -277,10 +277,7 @@ class WorkingTimeQuerySerializer(serializers.Serializer[Any]):
         # Far outside the years the calendar knows, an answer would be a guess on an empty calendar.
         first, last = supported_years()
         if not first <= value.astimezone(business_time_zone()).year <= last:
-            raise serializers.ValidationError(
-                _("Give a time in the years %(first)d to %(last)d: the working calendar covers those only.")
-                % {"first": first, "last": last}
-            )
+            raise serializers.ValidationError(outside_supported_years(first, last))
         return value
 
 
