@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rest_framework_api_key",
+    "agency.api",
     "agency.accounts",
     "agency.organisations",
     "cases",

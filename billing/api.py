@@ -15,7 +15,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agency.api.fields import StrictBooleanField
+from agency.api.fields import DateTimeField, StrictBooleanField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from billing import selectors, services
@@ -50,8 +50,8 @@ class AssessmentSerializer(serializers.Serializer[dict[str, Any]]):
     recommendation = serializers.CharField(help_text="take, decline, or empty.")
     recommendation_display = serializers.CharField()
     assessed_by = UserRefSerializer(allow_null=True)
-    created_at = serializers.DateTimeField(allow_null=True)
-    updated_at = serializers.DateTimeField(allow_null=True)
+    created_at = DateTimeField(allow_null=True)
+    updated_at = DateTimeField(allow_null=True)
     order_causes = OrderCauseSerializer(many=True)
 
 

@@ -12,7 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agency.api.fields import StrictBooleanField
+from agency.api.fields import DateTimeField, StrictBooleanField
 from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from agency.organisations.models import Platform
@@ -250,9 +250,9 @@ class RecoveryPlanSerializer(serializers.Serializer[selectors.PlanView]):
     id = serializers.IntegerField(source="plan.pk")
     case = serializers.IntegerField(source="case.pk")
     template = TemplateRefSerializer(source="plan.template", allow_null=True)
-    started_at = serializers.DateTimeField(source="plan.started_at")
+    started_at = DateTimeField(source="plan.started_at")
     created_by = UserRefSerializer(source="plan.created_by")
-    waived_at = serializers.DateTimeField(source="plan.waived_at", allow_null=True)
+    waived_at = DateTimeField(source="plan.waived_at", allow_null=True)
     waived_by = UserRefSerializer(source="plan.waived_by", allow_null=True)
     waiver_reason = serializers.CharField(source="plan.waiver_reason")
     finished = serializers.BooleanField(

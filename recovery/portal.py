@@ -10,6 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agency.api.fields import DateTimeField
 from agency.api.permissions import IsClientUser, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from recovery import selectors, services
@@ -69,7 +70,7 @@ class PortalCheckInSerializer(serializers.ModelSerializer[Deadline]):
 class PortalPlanSerializer(serializers.Serializer[selectors.PlanView]):
     id = serializers.IntegerField(source="plan.pk")
     case = serializers.IntegerField(source="case.pk")
-    started_at = serializers.DateTimeField(source="plan.started_at")
+    started_at = DateTimeField(source="plan.started_at")
     waived = serializers.SerializerMethodField(help_text="The agency ended the plan early.")
     finished = serializers.BooleanField()
     tasks_open = serializers.IntegerField()

@@ -16,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agency.api.fields import DateTimeField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.organisations.models import Platform
 from cases.models import ViolationType
@@ -83,7 +84,7 @@ def _query_serializer(name: str, spec: ReportSpec) -> type[ReportQuerySerializer
 
 class ReportSerializer(serializers.Serializer[dict[str, Any]]):
     report = serializers.CharField()
-    generated_at = serializers.DateTimeField()
+    generated_at = DateTimeField()
     filters = serializers.DictField(help_text="The filters applied, as understood.")
     columns = serializers.ListField(child=serializers.CharField(), help_text="The columns of each row, in order.")
     rows = serializers.ListField(child=serializers.DictField())

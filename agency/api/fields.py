@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from rest_framework import serializers
@@ -24,7 +25,26 @@ class StrictBooleanField(serializers.BooleanField):
     default_empty_html = empty
 
 
-class MomentField(serializers.DateTimeField):
+_SECONDS_OFFSET = re.compile(r"[+-]\d{2}:\d{2}:\d{2}(?:\.\d+)?$")
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's datetime, written as RFC 3339 whatever the stored value: offsets of whole minutes only.
+
+    In the agency's time zone a moment before 1901 has the local mean time offset
+    +08:05:43, which RFC 3339 cannot express (and strict parsers refuse). Such a moment is
+    written in UTC instead. Inputs are kept in range (MomentField), so this guards rows
+    that came another way, such as the admin or an old import.
+    """
+
+    def to_representation(self, value: Any) -> Any:
+        text = super().to_representation(value)
+        if isinstance(value, dt.datetime) and isinstance(text, str) and _SECONDS_OFFSET.search(text):
+            return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return text
+
+
+class MomentField(DateTimeField):
     """A datetime within the range of its kind (``agency.moments``), said in the schema and enforced.
 
     A value outside it is a 400 naming the field. The conversion to the field's time zone

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agency.api.fields import DueMomentField, PastMomentField
+from agency.api.fields import DateTimeField, DueMomentField, PastMomentField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES, TRANSITION_RESPONSES
 from cases import appeals, services
@@ -126,8 +126,8 @@ class AttemptDetailSerializer(AttemptSerializer):
 class AttemptSummarySerializer(serializers.Serializer[dict[str, Any]]):
     number = serializers.IntegerField()
     platform_reference = serializers.CharField()
-    submitted_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
+    submitted_at = DateTimeField()
+    decided_at = DateTimeField(allow_null=True)
     outcome = serializers.CharField()
     orders_cleared = serializers.IntegerField()
     orders_upheld = serializers.IntegerField()
@@ -136,7 +136,7 @@ class AttemptSummarySerializer(serializers.Serializer[dict[str, Any]]):
 
 class OutcomeSummarySerializer(serializers.Serializer[dict[str, Any]]):
     outcome = serializers.CharField(help_text="The case's derived outcome; blank while undecided.")
-    outcome_at = serializers.DateTimeField(allow_null=True)
+    outcome_at = DateTimeField(allow_null=True)
     penalty_points = serializers.IntegerField()
     orders_cleared = serializers.IntegerField()
     orders_upheld = serializers.IntegerField(help_text="Orders whose latest decision is upheld.")

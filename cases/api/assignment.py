@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agency.api.fields import DateTimeField
 from agency.api.permissions import IsAgencyStaff, current_user
 from cases import assignment
 
@@ -40,8 +41,8 @@ class WorkloadRowSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class WorkloadSerializer(serializers.Serializer[dict[str, Any]]):
-    now = serializers.DateTimeField()
-    week_ends_at = serializers.DateTimeField()
+    now = DateTimeField()
+    week_ends_at = DateTimeField()
     case_weight = serializers.IntegerField()
     order_weight = serializers.IntegerField()
     results = WorkloadRowSerializer(many=True)

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agency.accounts.models import User
-from agency.api.fields import DueMomentField, PastMomentField, StrictBooleanField, UnsetChoiceField
+from agency.api.fields import DateTimeField, DueMomentField, PastMomentField, StrictBooleanField, UnsetChoiceField
 from agency.organisations.models import Shop
 from cases import transitions as case_transitions
 from cases.models import (
@@ -84,7 +84,7 @@ class OrderEvidenceStatusSerializer(serializers.Serializer[dict[str, Any]]):
         child=serializers.ChoiceField(choices=EvidenceKind.choices), help_text="Uploaded, waiting for review."
     )
     missing_kinds = serializers.ListField(child=serializers.ChoiceField(choices=EvidenceKind.choices))
-    chat_evidence_deadline = serializers.DateTimeField(
+    chat_evidence_deadline = DateTimeField(
         help_text="Order time plus the profile's chat look-back: after it the chat log can no longer be pulled."
     )
 
@@ -219,7 +219,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
 
 class ChatEvidenceStatusSerializer(serializers.Serializer[dict[str, Any]]):
     lookback_days = serializers.IntegerField()
-    next_deadline = serializers.DateTimeField(
+    next_deadline = DateTimeField(
         allow_null=True, help_text="The earliest chat-evidence deadline still ahead among orders without chat evidence."
     )
     orders_missing = serializers.IntegerField(help_text="Orders without chat evidence whose deadline is still ahead.")

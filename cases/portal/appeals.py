@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agency.api.fields import DateTimeField
 from agency.api.permissions import IsClientUser, current_user
 from cases import appeals, selectors
 from cases.models import FlaggedOrder
@@ -20,8 +21,8 @@ class PortalAttemptSerializer(serializers.Serializer[dict[str, Any]]):
 
     number = serializers.IntegerField()
     platform_reference = serializers.CharField()
-    submitted_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
+    submitted_at = DateTimeField()
+    decided_at = DateTimeField(allow_null=True)
     outcome = serializers.CharField()
     orders_cleared = serializers.IntegerField()
     orders_upheld = serializers.IntegerField()
@@ -42,7 +43,7 @@ class PortalOrderResultSerializer(serializers.ModelSerializer[FlaggedOrder]):
 
 class PortalOutcomeSerializer(serializers.Serializer[dict[str, Any]]):
     outcome = serializers.CharField(help_text="accepted, partially_accepted or rejected; blank while undecided.")
-    outcome_at = serializers.DateTimeField(allow_null=True)
+    outcome_at = DateTimeField(allow_null=True)
     penalty_points = serializers.IntegerField()
     orders_cleared = serializers.IntegerField()
     orders_upheld = serializers.IntegerField()

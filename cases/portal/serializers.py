@@ -7,12 +7,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from agency.api.fields import UnsetChoiceField
+from agency.api.fields import DateTimeField, UnsetChoiceField
 from agency.organisations.models import Platform
 from cases import timeline
 from cases.models import Case, CaseEvent, CaseState, Outcome, Restriction, Severity, ViolationType
 
-_DATETIME = serializers.DateTimeField()
+_DATETIME = DateTimeField()
 
 
 def restriction_labels(codes: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agency.api.fields import StrictBooleanField
+from agency.api.fields import DateTimeField, StrictBooleanField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.organisations.models import Organisation
 from integrations import webhooks as service
@@ -38,7 +38,7 @@ class WebhookCaseSnapshotSerializer(serializers.Serializer[Any]):
     outcome = serializers.CharField()
     assignee = serializers.IntegerField(allow_null=True)
     flagged_order_count = serializers.IntegerField()
-    updated_at = serializers.DateTimeField()
+    updated_at = DateTimeField()
 
 
 class WebhookEventDataSerializer(serializers.Serializer[Any]):
@@ -59,7 +59,7 @@ WebhookEventSerializer = inline_serializer(
     fields={
         "id": serializers.UUIDField(help_text="The event id; the same on every retry."),
         "type": serializers.ChoiceField(choices=EventType.choices),
-        "occurred_at": serializers.DateTimeField(),
+        "occurred_at": DateTimeField(),
         "sequence": serializers.IntegerField(
             help_text="Counts the case's events from 1: order by it, spot gaps with it."
         ),

@@ -116,6 +116,16 @@ def test_datetimes_are_written_as_rfc3339_with_whole_minute_offsets(api, supervi
         assert RFC3339.match(stamp), stamp
 
 
+def test_a_stored_moment_before_1901_is_written_in_utc_not_with_a_seconds_offset(api, supervisor, case_in):
+    # In Asia/Shanghai, 1900 has the local mean time offset +08:05:43; RFC 3339 cannot say it.
+    case = case_in("intake")
+    Case.objects.filter(pk=case.pk).update(notice_received_at=dt.datetime(1900, 1, 1, 0, 0, tzinfo=dt.UTC))
+    for url in (f"/api/v1/cases/{case.pk}/", "/api/v1/cases/"):
+        body = api(supervisor).get(url).json()
+        stamps = [value for value in _walk(body) if isinstance(value, str) and value.startswith("1900-")]
+        assert stamps == ["1900-01-01T00:00:00Z"], (url, stamps)
+
+
 def _walk(value: Any) -> Any:
     if isinstance(value, dict):
         for item in value.values():

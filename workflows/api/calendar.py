@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agency.accounts.models import Role
-from agency.api.fields import StrictBooleanField
+from agency.api.fields import DateTimeField, StrictBooleanField
 from agency.api.filters import AgencyFilterSet
 from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
 from agency.api.schema import ErrorSerializer
@@ -58,7 +58,7 @@ PROVISIONAL_YEARS_HELP = "The years without an official arrangement that the spa
 PROVISIONAL_REASON_HELP = "Why the time is provisional, in the request's language; null when it is not."
 
 
-class BusinessDateTimeField(serializers.DateTimeField):
+class BusinessDateTimeField(DateTimeField):
     """A datetime read and written in the business time zone: a naive input is local agency time."""
 
     def default_timezone(self) -> Any:
@@ -188,7 +188,7 @@ class CalendarYearSerializer(serializers.ModelSerializer[CalendarYear]):
         help_text='"library": made official by calendar_import; "manual": by an administrator (or never set).',
     )
     updated_by = serializers.CharField(source="updated_by.label", read_only=True, allow_null=True)
-    updated_at = serializers.DateTimeField(
+    updated_at = DateTimeField(
         read_only=True, allow_null=True, help_text="When the year was last marked; null for a year never recorded."
     )
     holidays_entered = serializers.IntegerField(read_only=True, help_text="Public holiday entries in the year.")

@@ -10,7 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agency.api.fields import PastMomentField
+from agency.api.fields import DateTimeField, PastMomentField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from cases.api.serializers import UserRefSerializer
@@ -61,11 +61,11 @@ class PlatformContactInputSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class CadenceSerializer(serializers.Serializer[dict[str, Any]]):
-    last_contact_at = serializers.DateTimeField(allow_null=True)
-    next_contact_allowed_at = serializers.DateTimeField(
+    last_contact_at = DateTimeField(allow_null=True)
+    next_contact_allowed_at = DateTimeField(
         allow_null=True, help_text="An outbound contact before this needs an override reason; null: any time."
     )
-    follow_up_due_at = serializers.DateTimeField(
+    follow_up_due_at = DateTimeField(
         allow_null=True, help_text="The current follow-up deadline (open, or missed and not yet made good)."
     )
     silence_exceeded = serializers.BooleanField()
