@@ -309,7 +309,8 @@ def _populate(count: int, sql: Sql, managers: list[int], shops: list[tuple[int, 
         INSERT INTO workflows_deadline (
             case_id, kind, title, note, status, client_facing, pausable, starts_at, budget_amount, budget_unit,
             basis, due_at, paused_at, used_seconds, stage, evidence_request_id, reminder_offsets_minutes,
-            next_alert_at, met_at, missed_at, cancelled_at, closing_reason, created_by_id, created_at, updated_at
+            next_alert_at, met_at, missed_at, cancelled_at, closing_reason, closing_reason_code, provisional,
+            provisional_years, created_by_id, created_at, updated_at
         )
         SELECT c.id,
             CASE WHEN k.n = 1 THEN 'platform_appeal_window' ELSE 'client_evidence_request' END,
@@ -320,7 +321,7 @@ def _populate(count: int, sql: Sql, managers: list[int], shops: list[tuple[int, 
             NULL, 0, '', NULL, '[]', NULL,
             CASE WHEN NOT ({open_case}) THEN {sql.plus("c.created_at", str(DAY))} END,
             CASE WHEN {missed} THEN {sql.at(due_offset)} END,
-            NULL, '', NULL, c.created_at, c.created_at
+            NULL, '', '', FALSE, '[]', NULL, c.created_at, c.created_at
         FROM cases_case c CROSS JOIN k
         WHERE {own_cases}
     """
