@@ -306,3 +306,10 @@ def test_a_rewritten_error_keeps_the_security_headers(api: Api, db: None) -> Non
     assert_error(response, 404, "not_found")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_a_rewritten_error_speaks_the_request_language(api: Api, db: None, debug: bool) -> None:
+    response = api(None).get("/api/v1/no-such-thing/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    error = assert_error(response, 404, "not_found")
+    assert error["message"] == "未找到。"
+    assert response["Content-Language"] == "zh-hans"
