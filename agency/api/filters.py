@@ -44,6 +44,17 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictNullBooleanField
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number a database key can hold (1e240 or 1.5 is a 400, not an overflow)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class AgencyFilterSet(django_filters.FilterSet):
     """The project's FilterSet: model booleans get the strict filter too (``filterset_fields``)."""
 

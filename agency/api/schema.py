@@ -42,6 +42,7 @@ _DEFAULT_DESCRIPTIONS = {
     "403": "Signed in, but this role may not do this.",
     "404": "Not found, or not visible to the caller.",
     "406": "The format asked for (?format= or Accept) is not one this endpoint offers.",
+    "415": "The request body's content type is not one this endpoint reads.",
     "429": "Too many requests; Retry-After says when to try again.",
 }
 
@@ -52,7 +53,8 @@ class AgencyAutoSchema(AutoSchema):
     Which statuses apply is read off the view and the operation: 401 and 403 wherever
     authentication is used, 404 on paths with an id and on paginated lists (a page past
     the last), 400 on writes and on every read that takes query parameters (filters and
-    pagination are read strictly), 406 where a ?format= parameter offers alternatives,
+    pagination are read strictly), 406 where a ?format= parameter offers alternatives, 415
+    on every operation with a request body (a body in a type it does not read),
     429 where a throttle is set. Statuses a view declares itself (such as 409) are kept.
     """
 
@@ -66,6 +68,8 @@ class AgencyAutoSchema(AutoSchema):
             codes.append("400")
         if "format" in query:
             codes.append("406")
+        if operation.get("requestBody"):
+            codes.append("415")
         if self.method == "GET" and self._is_list_view() and self._get_paginator() is not None:
             codes.append("404")
         responses = operation.setdefault("responses", {})

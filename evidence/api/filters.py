@@ -5,13 +5,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from agency.api.filters import AgencyFilterSet, StrictBooleanFilter
+from agency.api.filters import AgencyFilterSet, IdFilter, StrictBooleanFilter
 from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceItem, ReviewState
 
 
 class EvidenceFilter(AgencyFilterSet):
-    order = django_filters.NumberFilter(field_name="order_id", label="Items of this flagged order (its id).")
+    order = IdFilter(field_name="order_id", label="Items of this flagged order (its id).")
     kind = django_filters.ChoiceFilter(choices=EvidenceKind.choices)
     review_state = django_filters.ChoiceFilter(choices=ReviewState.choices)
     case_level = StrictBooleanFilter(

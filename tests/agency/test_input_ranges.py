@@ -171,3 +171,26 @@ def test_a_form_patch_without_active_leaves_a_webhook_on(api, administrator):
     assert (hook.active, hook.description) == (True, "CRM, renamed")
     assert WebhookSubscription.objects.count() == 1
     assert CaseEvent.objects.count() == 0
+
+
+# --- Ids in filters and the documented 415 --------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["-2.66e+240", "1.5", "0", "99999999999999999999"])
+def test_an_order_filter_that_is_no_id_is_400_not_500(api, supervisor, case_in, order):
+    case = case_in("evidence")
+    response = api(supervisor).get(f"/api/v1/cases/{case.pk}/evidence/", {"order": order})
+    assert "order" in field_errors(response)
+
+
+def test_every_operation_with_a_body_documents_415(api, db):
+    document = api(None).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    with_body = [
+        (path, method)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert len(with_body) > 30
+    for path, method in with_body:
+        assert "415" in document["paths"][path][method]["responses"], (method, path)

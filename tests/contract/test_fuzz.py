@@ -84,13 +84,19 @@ def lenient_reading(message: str, case: schemathesis.Case) -> str | None:
       missing required field, a value too long or outside its enum is still a finding);
     * a JSON scalar of another type that converts without loss: 12 for a text field is
       "12", "12" for a number is 12 (DRF's reading; a value that does not convert is a 400);
-    * an empty query parameter is an untouched filter, as HTML forms send it: no filter.
+    * an empty query parameter is an untouched filter, as HTML forms send it: no filter;
+    * text is trimmed of surrounding whitespace before its length is checked (DRF's
+      reading of text fields), so " " plus the maximum is within it.
     """
     match = _COMPONENT.search(message)
     if match is None:
         return None
     what, name = match["what"] or "", match["name"] or ""
     if match["location"] is None:  # the body
+        trimmed = re.search(r"violates `maxLength` at /properties/(\w+)", message)
+        value = case.body.get(trimmed[1]) if trimmed and isinstance(case.body, dict) else None
+        if isinstance(value, str) and value != value.strip():
+            return "surrounding whitespace is trimmed before the length is checked"
         if case.media_type in FORM_MEDIA_TYPES and (what == "Incorrect type" or "format" in what):
             return "form fields are text"
         if what == "Incorrect type" and isinstance(case.body, dict):
