@@ -1,4 +1,4 @@
-"""URL map: admin, the OpenAPI schema and docs, and the versioned API."""
+"""URL map: admin, the OpenAPI schema and docs, the versioned API, and the web pages."""
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, register_converter
@@ -133,6 +133,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", metadata_class=None), name="swagger-ui"),
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("api/v1/", include(api_v1)),
+    # The web pages: sign-in, the client portal, notifications ("/" sends each person on).
+    path("", include("web.urls")),
 ]
 
 handler400 = "agency.api.errors.bad_request"

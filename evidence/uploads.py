@@ -14,7 +14,7 @@ from typing import IO, Any
 import puremagic
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParser
 from django.template.defaultfilters import filesizeformat
@@ -390,3 +390,90 @@ class EvidenceUploadHandler(FileUploadHandler):
 def install_upload_handler(request: HttpRequest) -> None:
     """Make this request stream its file through ``EvidenceUploadHandler`` (call before the body is read)."""
     request.upload_handlers = [EvidenceUploadHandler(request)]
+
+
+# --- Several files in one request (the web pages) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class RefusedFile:
+    """A file of a multi-file upload refused while it arrived, and why."""
+
+    name: str
+    reason: str
+
+
+class _LenientNameMultiPartParser(MultiPartParser):
+    """Like ``_NameCheckingMultiPartParser``, but a bad name refuses that file only, not the request."""
+
+    def __init__(self, *args: Any, refused: list[RefusedFile], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._refused = refused
+
+    def sanitize_file_name(self, file_name: str) -> str | None:
+        problem = file_name_problem(file_name)
+        if problem:
+            self._refused.append(RefusedFile(name=file_name.replace("\x00", ""), reason=problem))
+            return None  # Django's parser skips a file whose name comes back empty.
+        return super().sanitize_file_name(file_name)
+
+
+class EvidenceFilesUploadHandler(EvidenceUploadHandler):
+    """Streams each file of a multi-file form to its own hashed temporary file.
+
+    A file whose size passes the limit, or whose name is unsafe, is skipped and listed in
+    ``refused`` with the reason, and the others are kept: one bad photo among ten must not
+    cost the merchant the other nine. The number of files is Django's
+    ``DATA_UPLOAD_MAX_NUMBER_FILES``.
+    """
+
+    def __init__(self, request: HttpRequest | None = None, *, max_bytes: int | None = None) -> None:
+        super().__init__(request, max_bytes=max_bytes)
+        self.refused: list[RefusedFile] = []
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],  # noqa: N803 - Django's parameter name
+        content_length: int,
+        boundary: Any,
+        encoding: str | None = None,
+    ) -> tuple[Any, Any] | None:
+        if self._parsing:
+            return None
+        self._parsing = True
+        parser = _LenientNameMultiPartParser(META, input_data, [self], encoding, refused=self.refused)
+        return parser.parse()
+
+    def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
+        FileUploadHandler.new_file(self, field_name, file_name, *args, **kwargs)
+        self._size = 0
+        self._sha256 = hashlib.sha256()
+        self.file = HashedTemporaryUploadedFile(
+            self.file_name or "", self.content_type, 0, self.charset, self.content_type_extra
+        )
+        declared = self.content_length
+        if declared is not None and declared > self.max_bytes:
+            self._skip()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        assert self.file is not None
+        self._size += len(raw_data)
+        if self._size > self.max_bytes:
+            self._skip()
+        self._sha256.update(raw_data)
+        self.file.write(raw_data)
+        return None
+
+    def _skip(self) -> None:
+        message = str(file_too_large(self.max_bytes).message)
+        self.refused.append(RefusedFile(name=self.file_name or "", reason=message))
+        self._discard()
+        raise SkipFile()
+
+
+def install_files_upload_handler(request: HttpRequest) -> EvidenceFilesUploadHandler:
+    """Make this request stream each of its files through ``EvidenceFilesUploadHandler``."""
+    handler = EvidenceFilesUploadHandler(request)
+    request.upload_handlers = [handler]
+    return handler

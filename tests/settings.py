@@ -24,3 +24,4 @@ WEBHOOK_ALLOW_PRIVATE_URLS = True
 # switches them on with tiny rates.
 API_KEY_RATE_LIMIT = None
 USER_RATE_LIMIT = None
+LOGIN_RATE = None

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -543,6 +544,7 @@ def notification_email_send(*, notification_id: int) -> None:
         Notification.objects.filter(pk=notification_id).update(email_status=EmailStatus.NOT_SENT, email_claimed_at=None)
         return
     title, body = render(notification, recipient.preferred_language)
+    body = f"{body}\n\n{email_link_line(notification, recipient.preferred_language)}"
     try:
         send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
     except Exception as exc:
@@ -554,6 +556,17 @@ def notification_email_send(*, notification_id: int) -> None:
     Notification.objects.filter(pk=notification_id).update(
         email_status=EmailStatus.SENT, email_sent_at=timezone.now(), email_error=""
     )
+
+
+def email_link_line(notification: Notification, language: str) -> str:
+    """The e-mail's last line: a link that signs the reader in, marks the notification read and
+    opens the page it is about (the client's case, or the staff's tools).
+
+    The URL is resolved by name: the pages register it, nothing here imports them.
+    """
+    url = settings.SITE_URL + reverse("web:notification-open", kwargs={"notification_id": notification.pk})
+    with override(language):
+        return _("Open it here: %(url)s") % {"url": url}
 
 
 def notification_email_fail(*, notification_id: int, error: str) -> None:

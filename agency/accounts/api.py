@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -27,7 +28,10 @@ class LoginRateThrottle(AnonRateThrottle):
     """A coarse per-address limit on top of the per-user failure counter."""
 
     scope = "login"
-    rate = "30/min"
+
+    def get_rate(self) -> str | None:
+        # LOGIN_RATE (default 30/min); shared with the sign-in page, which counts here too.
+        return settings.LOGIN_RATE
 
 
 class TokenView(APIView):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import Throttled
 
+from agency.accounts.models import User
 from agency.errors import InvalidInput
 
 
@@ -19,11 +20,12 @@ def _failure_key(username: str, address: str) -> str:
     return f"login-failures:{digest}"
 
 
-def token_obtain(*, username: str, password: str, address: str) -> str:
-    """Return the user's API token, or refuse; too many failures answer 429 for a while.
+def credentials_check(*, username: str, password: str, address: str) -> User:
+    """The active user with these credentials, or a refusal; too many failures refuse for a while.
 
     Failures are counted per (username, client address) in the cache (Redis in
-    production), so one attacker cannot lock a real user out from every address.
+    production), so one attacker cannot lock a real user out from every address. The API's
+    token endpoint and the sign-in page both come here, so they share one count.
     """
     key = _failure_key(username, address)
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
@@ -42,5 +44,11 @@ def token_obtain(*, username: str, password: str, address: str) -> str:
             details={"fields": {"non_field_errors": [_("Unable to sign in with the given username and password.")]}},
         )
     cache.delete(key)
+    return user
+
+
+def token_obtain(*, username: str, password: str, address: str) -> str:
+    """Return the user's API token, or refuse as ``credentials_check`` does (429 after too many failures)."""
+    user = credentials_check(username=username, password=password, address=address)
     token, _created = Token.objects.get_or_create(user=user)
     return token.key
