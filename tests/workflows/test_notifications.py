@@ -16,7 +16,7 @@ from agency.accounts.models import User
 from cases.models import Case
 from workflows import notifications
 from workflows.models import Deadline, DeadlineKind, EmailStatus, Notification, NotificationKind
-from workflows.notifications import notification_email_send, notify, render
+from workflows.notifications import email_link_line, notification_email_send, notify, render
 from workflows.tasks import send_notification_email
 
 pytestmark = pytest.mark.django_db
@@ -338,7 +338,11 @@ def test_email_goes_out_through_the_task_in_each_recipients_language(
     assert not CJK.search(to_manager.subject + to_manager.body)
     assert f"Due by: {DUE_LOCAL}" in to_manager.body
     alice_row = next(n for n in created if n.recipient_id == alice.pk)
-    assert (to_alice.subject, to_alice.body) == render(alice_row, "zh-hans")
+    title, body = render(alice_row, "zh-hans")
+    assert to_alice.subject == title
+    # The e-mail is the in-app text plus a link to the page it is about, on the configured site.
+    assert to_alice.body == f"{body}\n\n{email_link_line(alice_row, 'zh-hans')}"
+    assert to_alice.body.endswith(f"http://127.0.0.1:8000/notifications/{alice_row.pk}/")
     assert to_alice.from_email == "appeals@agency.example"
     for row in Notification.objects.all():
         assert row.email_status == EmailStatus.SENT
