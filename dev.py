@@ -8,6 +8,9 @@ It needs nothing but Python 3.11+. It creates .venv, installs the pinned require
          worker and Celery beat together until Ctrl-C;
   test   ruff (lint and format), mypy, the migrations check, the pytest suite in parallel,
          then the API contract suite (tests/contract: schemathesis over the whole schema);
+         the browser tests (tests/browser) drive Debian's Chromium, so when it or the
+         Chinese font for screenshots (fonts-wqy-microhei) is missing, test installs them
+         first with apt-get (through sudo when not root);
   bench  the performance figures, as `BENCH <name> <value> <unit>` lines.
 
 Extra arguments after `test` go to pytest, for example `python3 dev.py test -k portal`.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -117,6 +121,59 @@ def pytest_run(args: list[str], env: dict[str, str], *, selected: bool) -> None:
         sys.exit(result.returncode)
 
 
+# The browser tests' Chromium (tests/browser/conftest.py reads the same variable) and the
+# Debian packages that provide it and a font with Chinese glyphs for the portal's pages.
+BROWSER_EXECUTABLE = os.environ.get("BROWSER_EXECUTABLE", "/usr/bin/chromium")
+BROWSER_PACKAGE = "chromium"
+CJK_FONT_PACKAGE = "fonts-wqy-microhei"
+BROWSER_TESTS = ROOT / "tests" / "browser"
+
+
+def runs_browser_tests(paths: list[str]) -> bool:
+    """Whether the pytest paths (none: the whole suite) take in tests/browser."""
+    if not paths:
+        return True
+    for path in paths:
+        selected = (ROOT / path.split("::")[0]).resolve()
+        if BROWSER_TESTS.is_relative_to(selected) or selected.is_relative_to(BROWSER_TESTS):
+            return True
+    return False
+
+
+def debian_package_installed(name: str) -> bool:
+    result = subprocess.run(["dpkg", "-s", name], capture_output=True, check=False)
+    return result.returncode == 0
+
+
+def apt_get(*args: str) -> bool:
+    """Run apt-get non-interactively, through sudo when not root; True when it succeeded."""
+    sudo = ["sudo"] if os.geteuid() != 0 and shutil.which("sudo") else []
+    command = [*sudo, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", *args]
+    print("+", " ".join(command), flush=True)
+    return subprocess.run(command, cwd=ROOT, check=False).returncode == 0
+
+
+def ensure_browser() -> None:
+    """Install Debian's Chromium and the CJK font for the browser tests when either is missing.
+
+    apt-get update runs only when the install fails (stale or empty package lists).
+    """
+    missing = []
+    if not (Path(BROWSER_EXECUTABLE).exists() or shutil.which("chromium")):
+        missing.append(BROWSER_PACKAGE)
+    if shutil.which("dpkg") and not debian_package_installed(CJK_FONT_PACKAGE):
+        missing.append(CJK_FONT_PACKAGE)
+    if not missing:
+        return
+    if not shutil.which("apt-get"):
+        print(f"browser tests: install {' and '.join(missing)} (no apt-get here to do it).", flush=True)
+        return
+    print(f"browser tests: installing {' and '.join(missing)} ...", flush=True)
+    install = ["install", "-y", "--no-install-recommends", *missing]
+    if not apt_get(*install) and not (apt_get("update") and apt_get(*install)):
+        sys.exit(f"Could not install {' '.join(missing)} for the browser tests (tests/browser).")
+
+
 def cmd_test(pytest_args: list[str]) -> None:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -128,6 +185,8 @@ def cmd_test(pytest_args: list[str]) -> None:
     # test database, and those rows must never meet the unit tests' exact counts.
     parallel = ["-n", os.environ.get("PYTEST_WORKERS", "auto")]
     paths = [arg for arg in pytest_args if not arg.startswith("-") and Path(ROOT, arg.split("::")[0]).exists()]
+    if runs_browser_tests(paths):
+        ensure_browser()
     contract = [path for path in paths if Path(path).parts[:2] == ("tests", "contract")]
     options = [arg for arg in pytest_args if arg not in paths]
     selected = bool(pytest_args)
