@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import html
 import os
@@ -466,9 +467,18 @@ class EvidenceFilesUploadHandler(EvidenceUploadHandler):
         return None
 
     def _skip(self) -> None:
+        """Refuse this file only: delete what arrived of it and let the parser skip the rest.
+
+        The closed file stays on the handler, because the parser closes every handler's
+        ``file`` when a file is skipped.
+        """
         message = str(file_too_large(self.max_bytes).message)
         self.refused.append(RefusedFile(name=self.file_name or "", reason=message))
-        self._discard()
+        assert self.file is not None
+        path = self.file.temporary_file_path()
+        self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
         raise SkipFile()
 
 

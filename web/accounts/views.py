@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -34,8 +35,8 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         # Links in the e-mail point at the configured site, not at whatever Host the request named.
-        self.domain_override = settings.SITE_URL.split("://", 1)[-1]
-        self.extra_email_context = {"protocol": settings.SITE_URL.split("://", 1)[0]}
+        protocol, domain = settings.SITE_URL.split("://", 1)
+        self.extra_email_context = {"protocol": protocol, "domain": domain}
         return super().form_valid(form)
 
 
@@ -71,5 +72,5 @@ def language_choose(request: HttpRequest) -> HttpResponse:
         )
         user = request.user
         if user.is_authenticated and getattr(user, "preferred_language", chosen) != chosen:
-            type(user).objects.filter(pk=user.pk).update(preferred_language=chosen)
+            get_user_model().objects.filter(pk=user.pk).update(preferred_language=chosen)
     return response

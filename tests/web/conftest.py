@@ -1,0 +1,30 @@
+"""Fixtures for the pages: a browser-like client signed in as someone, reading English or Chinese."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from agency.accounts.models import User
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters() -> None:
+    """Sign-in failure counts live in the cache, which outlives a test."""
+    cache.clear()
+
+
+@pytest.fixture
+def browse() -> Callable[..., Client]:
+    """A test client as ``user`` (or anonymous) whose browser prefers ``language``."""
+
+    def client_for(user: User | None = None, *, language: str = "en") -> Client:
+        client = Client(HTTP_ACCEPT_LANGUAGE=language)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return client_for
