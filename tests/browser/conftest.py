@@ -36,6 +36,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]  # no py.typed
+from django.db import connections
 from playwright.sync_api import BrowserContext, Page, Playwright
 from pytest_django.live_server_helper import LiveServer
 
@@ -68,10 +69,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def playwright(playwright: Playwright) -> Iterator[Playwright]:
-    """pytest-playwright's Playwright, with Django's async-safety check off while it runs."""
+def _serialized_database(django_db_setup: None, django_db_blocker: Any) -> dict[str, str]:
+    """The test databases' contents as created (migrations' seed rows), read before Playwright starts."""
+    return {
+        alias: connections[alias]._test_serialized_contents  # type: ignore[attr-defined]
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
+
+
+@pytest.fixture(scope="session")
+def playwright(_serialized_database: dict[str, str], playwright: Playwright) -> Iterator[Playwright]:
+    """pytest-playwright's Playwright, with Django's async-safety check off while it runs.
+
+    Once Playwright's loop runs in this thread, Django's connections (an asgiref Local)
+    are new objects, without the serialized contents the database was created with; a
+    transactional test's serialized rollback would then restore nothing, and the rows the
+    migrations seed (rule profiles, the calendar) would be gone after the first test.
+    They are handed to the new connections here.
+    """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        for alias, contents in _serialized_database.items():
+            connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
         yield playwright
 
 

@@ -254,7 +254,10 @@ def _evidence_upload(request: HttpRequest, case_id: int, *, refused_early: list[
             accepted.append(file.name or "")
     if request.htmx:  # type: ignore[attr-defined]
         context = {"case": case, **_needed_context(user, case)}
-        context.update({"result_item": requested.pk, "accepted": accepted, "refused": refused})
+        still_open = any(r.pk == requested.request_id for r in context["open_requests"])
+        context.update(
+            {"result_item": requested.pk, "result_inline": still_open, "accepted": accepted, "refused": refused}
+        )
         return render(request, "web/portal/_needed.html", context)
     for name in accepted:
         messages.success(request, _("“%(name)s” was received.") % {"name": name})
