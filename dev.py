@@ -4,8 +4,9 @@
 It needs nothing but Python 3.11+. It creates .venv, installs the pinned requirements
 (again only when a requirements file changed), and then:
 
-  up     migrate, load demo data, and run the API (http://127.0.0.1:8000), a Celery
-         worker and Celery beat together until Ctrl-C;
+  up     migrate, load demo data, and run the web pages and the API (open
+         http://127.0.0.1:8000/: the sign-in page), a Celery worker and Celery beat
+         together until Ctrl-C;
   test   ruff (lint and format), mypy, the migrations check, the pytest suite in parallel,
          then the API contract suite (tests/contract: schemathesis over the whole schema);
          the browser tests (tests/browser) drive Debian's Chromium, so when it or the
@@ -82,7 +83,12 @@ def cmd_up() -> None:
         "beat": [celery, "-A", "agency", "beat", "--loglevel", "info"],
     }
     children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
-    print(f"\nAPI on http://127.0.0.1:{port}/api/v1/  docs on http://127.0.0.1:{port}/api/docs/", flush=True)
+    print(
+        f"\nOpen http://127.0.0.1:{port}/ and sign in as client_blossom (password appeals-demo) to see the"
+        " client portal,\nor as supervisor for the staff tools. "
+        f"API on http://127.0.0.1:{port}/api/v1/  docs on http://127.0.0.1:{port}/api/docs/",
+        flush=True,
+    )
     print("Ctrl-C stops the web server, the worker and beat.\n", flush=True)
     exit_code = 0
     try:
