@@ -10,7 +10,7 @@ for the README (only with SCREENSHOTS_DIR set, see below).
 The browser is /usr/bin/chromium (``BROWSER_EXECUTABLE`` picks another); ``python3 dev.py
 test`` installs it with apt-get when it is missing. Playwright never downloads a browser.
 
-Two things are special about running Django under Playwright's synchronous API:
+Three things are special about running Django under Playwright's synchronous API:
 
 * Playwright keeps an asyncio loop marked as running in the main thread from the moment
   it starts until the session ends, and Django then refuses every database call from
@@ -24,6 +24,12 @@ Two things are special about running Django under Playwright's synchronous API:
   transactional database after the others, and the hook below moves this directory's
   tests behind everything else. Workers take tests in collection order, so this holds
   under xdist too.
+* Django keeps connections in an asgiref Local, which holds a separate set while an
+  event loop runs in the thread: once Playwright has started, the test's connections are
+  new objects, without the contents the test database was serialized with when it was
+  made. A browser test's serialized rollback would then put nothing back, and the rows
+  the migrations seed (rule profiles, the calendar) would be gone after the first one.
+  The ``playwright`` fixture reads those contents first and hands them on.
 """
 
 from __future__ import annotations
@@ -69,7 +75,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def _serialized_database(django_db_setup: None, django_db_blocker: Any) -> dict[str, str]:
+def _serialized_database(django_db_setup: None) -> dict[str, str]:
     """The test databases' contents as created (migrations' seed rows), read before Playwright starts."""
     return {
         alias: connections[alias]._test_serialized_contents  # type: ignore[attr-defined]
@@ -80,14 +86,9 @@ def _serialized_database(django_db_setup: None, django_db_blocker: Any) -> dict[
 
 @pytest.fixture(scope="session")
 def playwright(_serialized_database: dict[str, str], playwright: Playwright) -> Iterator[Playwright]:
-    """pytest-playwright's Playwright, with Django's async-safety check off while it runs.
-
-    Once Playwright's loop runs in this thread, Django's connections (an asgiref Local)
-    are new objects, without the serialized contents the database was created with; a
-    transactional test's serialized rollback would then restore nothing, and the rows the
-    migrations seed (rule profiles, the calendar) would be gone after the first test.
-    They are handed to the new connections here.
-    """
+    """pytest-playwright's Playwright, with Django's async-safety check off while it runs,
+    and the serialized test databases handed to the connections this thread uses then
+    (see the module docstring)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         for alias, contents in _serialized_database.items():

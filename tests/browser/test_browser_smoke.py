@@ -8,8 +8,10 @@ import os
 import re
 
 import pytest
+from django.db import connection
 from playwright.sync_api import Page, expect
 
+from cases.models import PlatformRuleProfile
 from tests.browser.conftest import axe_check, no_sideways_scroll, screenshot, sign_in
 
 UNLABELLED_INPUT = '<!doctype html><html lang="en"><title>Form</title><main><input id="nameless"></main></html>'
@@ -40,6 +42,17 @@ def test_a_wrong_password_stays_on_the_form(administrator, site, page):
     sign_in(page, site.url, "administrator", "not-the-password", path="/admin/login/")
 
     expect(page.locator(".errornote")).to_be_visible()
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_every_browser_test_starts_with_the_rows_the_migrations_seed(site, page, run):
+    # Each browser test empties the database when it ends; serialized rollback puts the
+    # seeded rows back when the next starts. With Playwright's loop running, this thread
+    # gets other connection objects than the ones the database was made with (Django's
+    # connections live in an asgiref Local, per event loop), so what to put back must
+    # reach them too; then this holds in whichever order and worker the two runs go.
+    assert getattr(connection, "_test_serialized_contents", "")
+    assert PlatformRuleProfile.objects.exists()
 
 
 def test_browser_tests_run_with_the_async_safety_check_off(page):

@@ -1,26 +1,28 @@
-"""The browser tests run last in each worker (tests/browser/conftest.py explains why)."""
+"""The browser tests run last in each worker (tests/browser/conftest.py explains why): nothing
+else runs once Playwright has started (with Django's async-safety check off) or after a
+browser test has emptied the database."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from pathlib import Path
+from types import SimpleNamespace
 
-import dev
+from tests.browser import conftest
 
 
-def test_browser_tests_are_collected_after_every_other_test():
-    # conftest.py relies on it: nothing else runs in a worker once Playwright has started
-    # (with Django's async-safety check off) or a browser test has emptied the database.
-    paths = ["tests/browser", "tests/agency/test_settings.py"]
-    collected = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly", *paths],
-        cwd=dev.ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    ids = [line for line in collected.splitlines() if "::" in line]
-    first_browser = next(i for i, test in enumerate(ids) if test.startswith("tests/browser/"))
+def test_the_hook_puts_browser_tests_after_the_others_in_their_order():
+    names = ["tests/browser/test_a.py", "tests/agency/test_b.py", "tests/browser/test_c.py", "tests/cases/test_d.py"]
+    items: list = [SimpleNamespace(path=conftest.ROOT / name) for name in names]
 
-    assert first_browser > 0
-    assert all(test.startswith("tests/browser/") for test in ids[first_browser:])
+    conftest.pytest_collection_modifyitems(items)
+
+    assert [str(item.path.relative_to(conftest.ROOT)) for item in items] == [names[1], names[3], names[0], names[2]]
+
+
+def test_in_this_run_no_other_test_comes_after_a_browser_test(request):
+    # Meaningful when the run holds other tests too, as `dev.py test` and CI do: the order
+    # after pytest-django's own sorting (by kind of database use) and every other hook.
+    in_browser = [Path(item.path).is_relative_to(conftest.HERE) for item in request.session.items]
+    first = in_browser.index(True)
+
+    assert all(in_browser[first:])
