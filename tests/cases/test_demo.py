@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from django.core.management import call_command
@@ -12,8 +13,10 @@ from django.utils import timezone
 from agency.accounts.models import Role, User
 from agency.organisations.models import Organisation, Shop
 from bench.seed import seed
-from cases.models import Case, CaseEvent, CaseState, EventKind, FlaggedOrder, ViolationType
-from evidence.models import EvidenceRequest
+from billing.models import FeeQuote, QuoteStatus
+from cases.models import AppealAttempt, Case, CaseEvent, CaseState, EventKind, FlaggedOrder, OrderOutcome, ViolationType
+from evidence.models import EvidenceItem, EvidenceRequest, RequestStatus, ReviewState
+from recovery.models import RecoveryPlan, RecoveryTask, TaskOwner, TaskStatus
 from workflows.models import Deadline, DeadlineAlert, DeadlineKind, DeadlineStatus, EmailStatus, Notification
 from workflows.notifications import render
 from workflows.sweep import deadlines_sweep
@@ -52,7 +55,7 @@ def test_seed_demo_creates_the_cast_and_the_intake_case(api):
 def test_seed_demo_has_a_case_with_a_quote_waiting_for_the_client(api):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     client = User.objects.get(username="client_blossom")
-    quoted = Case.objects.filter(shop__platform="tmall").order_by("pk").last()
+    quoted = Case.objects.get(shop__platform="tmall", state=CaseState.ASSESSMENT)
 
     assert quoted.state == CaseState.ASSESSMENT
     assert quoted.assignee.username == "manager1"  # picked automatically: Tmall is among manager1's skills
@@ -66,19 +69,101 @@ def test_seed_demo_has_a_case_with_a_quote_waiting_for_the_client(api):
     assert quoted.notes.count() == 1
 
 
-def test_seed_demo_runs_again_without_duplicating(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+def seed_demo_output() -> list[str]:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue().splitlines()
 
-    def counts() -> tuple[int, ...]:
-        return tuple(
-            model.objects.count() for model in (User, Case, FlaggedOrder, CaseEvent, EvidenceRequest, Deadline)
-        )
+
+def test_seed_demo_has_a_case_decided_by_the_platform_in_reputation_recovery(api):
+    lines = seed_demo_output()
+    client = User.objects.get(username="client_blossom")
+    case = Case.objects.get(shop__platform="tmall", state=CaseState.REPUTATION_RECOVERY)
+
+    # Taken the whole way by the real transitions, in order, with their history.
+    transitions = [
+        event.new_value["transition"]
+        for event in CaseEvent.objects.filter(case=case, kind=EventKind.STATE_CHANGED).order_by("pk")
+    ]
+    assert transitions == ["start_assessment", "accept_case", "submit_appeal", "record_outcome", "start_recovery"]
+    assert case.assignee is not None
+    assert case.assignee.username == "manager1"
+    # The client accepted a per-order quote; the fee due follows from the orders cleared.
+    quote = FeeQuote.objects.get(case=case, status=QuoteStatus.ACCEPTED)
+    assert quote.decided_by == client
+    assert quote.amount_due == quote.amount * 12
+    # The evidence the submit rule needs: every item reviewed and accepted, all of it in the appeal.
+    items = EvidenceItem.objects.filter(case=case)
+    assert items.count() == 4 * case.flagged_order_count
+    assert set(items.values_list("review_state", flat=True)) == {ReviewState.ACCEPTED}
+    assert set(items.filter(kind="chat_log").values_list("uploaded_by__username", flat=True)) == {"client_blossom"}
+    assert EvidenceRequest.objects.get(case=case).status == RequestStatus.FULFILLED
+    attempt = AppealAttempt.objects.get(case=case)
+    assert len(attempt.manifest) == items.count()
+    # Partly accepted: some orders cleared with points restored, the rest upheld.
+    assert (case.outcome, case.flagged_order_count, case.orders_cleared, case.orders_upheld) == (
+        "partially_accepted",
+        20,
+        12,
+        8,
+    )
+    assert 0 < case.points_restored < case.penalty_points
+    assert OrderOutcome.objects.filter(attempt=attempt).count() == 20
+    assert (attempt.outcome, attempt.decided_at is not None) == ("partially_accepted", True)
+    outcome = api(client).get(f"/api/v1/portal/cases/{case.pk}/outcome/")
+    assert outcome.status_code == 200, outcome.data
+    assert (outcome.data["orders_cleared"], outcome.data["orders_upheld"]) == (12, 8)
+    assert outcome.data["points_restored"] == case.points_restored
+    # The plan from the platform's template (the migration's general one): tasks and check-ins.
+    plan = RecoveryPlan.objects.get(case=case)
+    assert plan.template is not None
+    assert plan.template.platform == ""
+    client_tasks = RecoveryTask.objects.filter(plan=plan, owner=TaskOwner.CLIENT)
+    assert list(client_tasks.order_by("position").values_list("status", flat=True)) == [
+        TaskStatus.DONE,
+        TaskStatus.IN_PROGRESS,
+        TaskStatus.TODO,
+    ]
+    assert RecoveryTask.objects.filter(plan=plan, owner=TaskOwner.STAFF).exists()
+    portal_plan = api(client).get(f"/api/v1/portal/cases/{case.pk}/recovery-plan/")
+    assert portal_plan.status_code == 200, portal_plan.data
+    assert [check_in["day"] for check_in in portal_plan.data["check_ins"]] == [7, 30, 90]
+    assert sum(task["yours"] and task["status"] == TaskStatus.TODO for task in portal_plan.data["tasks"]) == 1
+    # What seeding printed says what was made.
+    assert (
+        f"created case {case.reference} in reputation recovery: 12 of 20 orders cleared,"
+        f" {case.points_restored} of {case.penalty_points} points restored, {quote.amount_due} CNY due,"
+        " 2 recovery tasks waiting for client_blossom"
+    ) in lines
+
+
+def test_seed_demo_runs_again_without_duplicating(db):
+    seed_demo_output()
+    models = (
+        User,
+        Case,
+        FlaggedOrder,
+        CaseEvent,
+        EvidenceRequest,
+        EvidenceItem,
+        Deadline,
+        FeeQuote,
+        AppealAttempt,
+        OrderOutcome,
+        RecoveryPlan,
+        RecoveryTask,
+        Notification,
+    )
+
+    def counts() -> dict[str, int]:
+        return {model.__name__: model.objects.count() for model in models}
 
     before = counts()
 
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    again = seed_demo_output()
 
     assert counts() == before
+    assert again == ["demo accounts ready (password: appeals-demo)"]
 
 
 def test_the_first_sweep_after_seed_demo_sends_a_reminder_and_an_escalation(django_capture_on_commit_callbacks):
