@@ -75,8 +75,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def _serialized_database(django_db_setup: None) -> dict[str, str]:
-    """The test databases' contents as created (migrations' seed rows), read before Playwright starts."""
+def _serialized_database() -> dict[str, str]:
+    """The test databases' serialized contents, read before Playwright starts (none yet if
+    they are made later: then they are made, and serialized, on the connections of its loop).
+
+    Deliberately not asking for ``django_db_setup``: every test with a page would then
+    count as a database test, and tests/conftest.py's autouse fixture would open it one.
+    """
     return {
         alias: connections[alias]._test_serialized_contents  # type: ignore[attr-defined]
         for alias in connections
@@ -88,12 +93,17 @@ def _serialized_database(django_db_setup: None) -> dict[str, str]:
 def playwright(_serialized_database: dict[str, str], playwright: Playwright) -> Iterator[Playwright]:
     """pytest-playwright's Playwright, with Django's async-safety check off while it runs,
     and the serialized test databases handed to the connections this thread uses then
-    (see the module docstring)."""
+    (see the module docstring).
+
+    When it stops, it closes those connections: one left open (a test on ``db``, which
+    rolls back but does not close) would stop PostgreSQL dropping the test database.
+    """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         for alias, contents in _serialized_database.items():
             connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
         yield playwright
+        connections.close_all()
 
 
 @pytest.fixture(scope="session")

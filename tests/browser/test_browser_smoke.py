@@ -55,6 +55,12 @@ def test_every_browser_test_starts_with_the_rows_the_migrations_seed(site, page,
     assert PlatformRuleProfile.objects.exists()
 
 
+def test_a_browser_test_that_asks_for_no_database_gets_none(page, request):
+    # The fixtures under `page` must not pull in the database: tests/conftest.py would then
+    # open one for every page test, on a connection nothing closes.
+    assert "django_db_setup" not in request.fixturenames
+
+
 def test_browser_tests_run_with_the_async_safety_check_off(page):
     # Playwright's loop is marked running in this thread; the ORM works only with this set.
     assert os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE") == "true"
