@@ -154,6 +154,9 @@ class RecoveryTemplateDetailView(GenericAPIView[Any]):
 
 
 class TemplateRefSerializer(serializers.ModelSerializer[RecoveryTemplate]):
+    # "" is the general template, as in TemplateSerializer: the schema's enum must include it.
+    platform = serializers.ChoiceField(choices=TEMPLATE_PLATFORMS, read_only=True)
+
     class Meta:
         model = RecoveryTemplate
         fields = ["id", "name", "platform"]
