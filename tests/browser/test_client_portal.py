@@ -190,7 +190,7 @@ def test_ticking_off_a_recovery_task(
     sign_in(page, site.url, "alice", PASSWORD)
     page.goto(f"{site.url}/portal/cases/{case.pk}/#recovery")
     check(page, "phone-recovery")
-    page.get_by_role("button", name=f"Mark “{task.title}” done").click()
+    page.get_by_role("button", name=f"Mark as done — {task.title}").click()
     expect(page.get_by_role("status")).to_contain_text(f"“{task.title}” is marked as done.")
     task.refresh_from_db()
     assert task.status == TaskStatus.DONE

@@ -383,7 +383,7 @@ def test_ticking_off_a_recovery_task(browse: Callable[..., Client], alice: User,
     assert task is not None, "the default template gives the client tasks"
     client = browse(alice)
     page = client.get(f"/portal/cases/{case.pk}/").content.decode()
-    assert f"Mark “{task.title}” done" in page
+    assert f'Mark as done<span class="visually-hidden"> — {task.title}</span>' in page
     fragment = client.post(
         f"/portal/cases/{case.pk}/tasks/{task.pk}/", {"status": "done"}, headers=HTMX
     ).content.decode()
