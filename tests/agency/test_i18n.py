@@ -14,6 +14,7 @@ from typing import Any
 import polib
 import pytest
 from django.utils import timezone, translation
+from django.utils.translation.template import templatize
 
 from agency.accounts.models import User
 from cases import services
@@ -22,20 +23,35 @@ from cases.models import Case
 ROOT = Path(__file__).resolve().parents[2]
 PO_PATH = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 MO_PATH = PO_PATH.with_suffix(".mo")
-SOURCE_DIRS = ("agency", "cases", "evidence", "workflows", "integrations")
+SOURCE_DIRS = ("agency", "cases", "evidence", "workflows", "integrations", "web")
+# Templates: every .html and .txt under a templates/ folder of SOURCE_DIRS.
+TEMPLATE_SUFFIXES = (".html", ".txt")
 
-# Any call of a gettext function, and the one form makemessages and this test can both read:
-# a single plain string literal as the first argument. The project marks strings with _,
-# gettext and gettext_lazy only; the others are listed so that a first use of them (which the
-# extraction below would not understand) fails here instead of going unchecked.
+# A plain string literal: one, no f-string, no concatenation.
+STRING_LITERAL = r"[rRuU]?\"(?:[^\"\\\n]|\\.)*\"|[rRuU]?'(?:[^'\\\n]|\\.)*'"
+
+# Any call of a gettext function, and the forms makemessages and this test can both read:
+# plain string literals as the first argument (the first two for ngettext). The project marks
+# strings with _, gettext, gettext_lazy and ngettext only; the others are listed so that a first
+# use of them (which the extraction below would not understand) fails here instead of going
+# unchecked.
 GETTEXT_CALL = re.compile(
     r"(?<![\w.])(?:_|gettext|gettext_lazy|ngettext|ngettext_lazy|pgettext|pgettext_lazy|npgettext|gettext_noop)\("
 )
 LITERAL_CALL = re.compile(
-    r"(?<![\w.])(?:_|gettext|gettext_lazy)\(\s*"
-    r"(?P<literal>[rRuU]?\"(?:[^\"\\\n]|\\.)*\"|[rRuU]?'(?:[^'\\\n]|\\.)*')"
-    r"\s*[,)]"
+    rf"(?<![\w.])(?:_|gettext|gettext_lazy)\(\s*(?P<literal>{STRING_LITERAL})\s*[,)]"
+    rf"|(?<![\w.])(?:ngettext|ngettext_lazy)\(\s*(?P<singular>{STRING_LITERAL})\s*,\s*(?P<plural>{STRING_LITERAL})\s*,"
 )
+
+# What Django's templatize (makemessages' reading of a template) writes for {% translate %} and
+# {% blocktranslate %}, with or without count and context: a call on repr()'d literals.
+TEMPLATE_CALL = re.compile(r"(?<![\w.])(?P<function>_|gettext|ngettext|pgettext|npgettext)\(")
+TEMPLATE_ARGUMENTS = re.compile(
+    rf"\(\s*(?P<literals>(?:{STRING_LITERAL})(?:\s*,\s*(?:{STRING_LITERAL}))*)\s*(?:,\s*count\s*)?\)"
+)
+
+# (msgctxt, msgid, msgid_plural), "" where there is none: what a catalogue entry must match.
+Msgid = tuple[str, str, str]
 
 Catalogue = dict[tuple[str, str], str | tuple[str, ...]]
 
@@ -79,9 +95,9 @@ def _source_files() -> Iterator[Path]:
                 yield path
 
 
-def _msgids_in_code() -> dict[str, list[str]]:
+def _msgids_in_code() -> dict[Msgid, list[str]]:
     """msgid -> the places that use it; fails on any gettext call the regex cannot read."""
-    found: dict[str, list[str]] = {}
+    found: dict[Msgid, list[str]] = {}
     unreadable = []
     for path in _source_files():
         text = path.read_text(encoding="utf-8")
@@ -92,13 +108,53 @@ def _msgids_in_code() -> dict[str, list[str]]:
             if match is None:
                 unreadable.append(where)
                 continue
-            msgid = ast.literal_eval(match["literal"])
+            if match["literal"]:
+                msgid: Msgid = ("", ast.literal_eval(match["literal"]), "")
+            else:
+                msgid = ("", ast.literal_eval(match["singular"]), ast.literal_eval(match["plural"]))
             found.setdefault(msgid, []).append(where)
     assert not unreadable, (
-        "Mark strings with _(), gettext() or gettext_lazy() and one plain string literal "
-        f"(no f-strings, variables or concatenation), or teach this test the new form: {unreadable}"
+        "Mark strings with _(), gettext() or gettext_lazy() and one plain string literal, or ngettext() "
+        "and two (no f-strings, variables or concatenation), or teach this test the new form: "
+        f"{unreadable}"
     )
     return found
+
+
+def _template_files() -> Iterator[Path]:
+    for directory in SOURCE_DIRS:
+        for templates in sorted((ROOT / directory).rglob("templates")):
+            for path in sorted(templates.rglob("*")):
+                if path.suffix in TEMPLATE_SUFFIXES and path.is_file():
+                    yield path
+
+
+def _msgids_in_templates() -> dict[Msgid, list[str]]:
+    """msgid -> the templates that use it, read as makemessages reads them (templatize)."""
+    found: dict[Msgid, list[str]] = {}
+    unreadable = []
+    for path in _template_files():
+        name = str(path.relative_to(ROOT))
+        # templatize keeps the template's lines, as makemessages' line numbers rely on.
+        text = templatize(path.read_text(encoding="utf-8"), origin=name)
+        for call in TEMPLATE_CALL.finditer(text):
+            where = f"{name}:{text.count(chr(10), 0, call.start()) + 1}"
+            arguments = TEMPLATE_ARGUMENTS.match(text, call.end() - 1)
+            if arguments is None:
+                unreadable.append(f"{where}: {text[call.start() : call.start() + 80]!r}")
+                continue
+            literals = [ast.literal_eval(literal) for literal in re.findall(STRING_LITERAL, arguments["literals"])]
+            function = call["function"]
+            context = literals.pop(0) if function in ("pgettext", "npgettext") else ""
+            plural = literals.pop() if function in ("ngettext", "npgettext") else ""
+            assert len(literals) == 1, f"{where}: {text[call.start() : arguments.end()]!r}"
+            found.setdefault((context, literals[0], plural), []).append(where)
+    assert not unreadable, f"Translation tags this test cannot read; teach it the new form: {unreadable}"
+    return found
+
+
+def _msgids_in_catalogue() -> set[Msgid]:
+    return {(entry.msgctxt or "", entry.msgid, entry.msgid_plural or "") for entry in _po() if not entry.obsolete}
 
 
 def _compile_script() -> Any:
@@ -163,11 +219,23 @@ def test_compile_script_compiles_the_translated_entries(tmp_path: Path) -> None:
 def test_every_msgid_in_the_code_is_in_the_catalogue() -> None:
     """Run makemessages (see the .po header) and translate, when this fails on a new string."""
     in_code = _msgids_in_code()
-    in_catalogue = {entry.msgid for entry in _po() if not entry.obsolete}
+    in_catalogue = _msgids_in_catalogue()
 
     missing = {msgid: places for msgid, places in in_code.items() if msgid not in in_catalogue}
 
     assert len(in_code) > 50  # the extraction finds the project's strings at all
+    assert missing == {}
+
+
+def test_every_msgid_in_the_templates_is_in_the_catalogue() -> None:
+    """{% translate %} and {% blocktranslate %} (its {{ x }} read as %(x)s, with count a plural entry)."""
+    in_templates = _msgids_in_templates()
+    in_catalogue = _msgids_in_catalogue()
+
+    missing = {msgid: places for msgid, places in in_templates.items() if msgid not in in_catalogue}
+
+    assert len(in_templates) > 50  # the extraction finds the pages' strings at all
+    assert any(plural for _context, _msgid, plural in in_templates)  # and reads blocktranslate count
     assert missing == {}
 
 
