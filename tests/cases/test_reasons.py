@@ -68,7 +68,8 @@ def send_now(notification_id: int) -> Any:
 
 
 def without_reference(text: str, case: Case) -> str:
-    return text.replace(case.reference, "")
+    """The text without the case's reference and without links (the e-mail ends with one)."""
+    return re.sub(r"https?://\S+", "", text.replace(case.reference, ""))
 
 
 # --- E-mail and in-app notification ------------------------------------------------------------
