@@ -206,6 +206,21 @@ def agree_fee(case: Case, *, supervisor: User, amount: str = "8000") -> Any:
     return quote_accept(quote_id=quote.pk, actor=supervisor, note="Agreed by phone.")
 
 
+def ask_for_chat_log(case: Case, supervisor: User) -> Any:
+    """Ask the client, through the real service, for the chat log of the case's first order, due in two days."""
+    from evidence.requests import evidence_request_create
+
+    order = case.flagged_orders.first()
+    assert order is not None
+    return evidence_request_create(
+        case_id=case.pk,
+        actor=supervisor,
+        items=[{"order": order.pk, "kind": "chat_log"}],
+        due_at=timezone.now() + dt.timedelta(days=2),
+        message="Please send the chat with the buyer of this order.",
+    )
+
+
 def complete_evidence(case: Case, *, reviewer: User) -> None:
     """Give every order of the case accepted evidence of each kind its profile requires."""
     case.refresh_from_db()

@@ -7,14 +7,12 @@ set they also leave the README's pictures.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import FilePayload, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -25,10 +23,10 @@ from billing.services import quote_propose
 from cases.assessment import assessment_record
 from cases.conversation import message_post
 from cases.models import Case, CaseMessage, CaseState
-from evidence.models import EvidenceItem, EvidenceRequest, RequestStatus
-from evidence.requests import evidence_request_create
+from evidence.models import EvidenceItem, RequestStatus
 from recovery.models import RecoveryTask, TaskOwner, TaskStatus
 from tests.browser.conftest import DESKTOP, PHONE, axe_check, no_sideways_scroll, screenshot, sign_in
+from tests.conftest import ask_for_chat_log
 from tests.evidence.samples import EXE, png
 
 PASSWORD = "pw-for-tests"
@@ -57,18 +55,6 @@ def check(page: Page, name: str = "") -> None:
     no_sideways_scroll(page)
     if name:
         screenshot(page, name)
-
-
-def ask_for_chat_log(case: Case, supervisor: User) -> EvidenceRequest:
-    order = case.flagged_orders.first()
-    assert order is not None
-    return evidence_request_create(
-        case_id=case.pk,
-        actor=supervisor,
-        items=[{"order": order.pk, "kind": "chat_log"}],
-        due_at=timezone.now() + dt.timedelta(days=2),
-        message="Please send the chat with the buyer of this order.",
-    )
 
 
 def test_sign_in_and_see_my_cases(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -11,7 +10,6 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
 
 from agency.accounts.models import User
 from agency.organisations.models import Shop
@@ -19,27 +17,15 @@ from billing.models import FeeQuote, QuoteStatus
 from billing.services import quote_propose
 from cases.assessment import assessment_record
 from cases.models import Case, CaseMessage, CaseState
-from evidence.models import EvidenceItem, EvidenceRequest, RequestStatus
-from evidence.requests import evidence_request_create
+from evidence.models import EvidenceItem, RequestStatus
 from recovery.models import RecoveryTask, TaskOwner, TaskStatus
+from tests.conftest import ask_for_chat_log
 from tests.evidence.samples import EXE, png
 from tests.factories import evidence_item
 from workflows.models import Notification
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
-
-
-def ask_for_chat_log(case: Case, supervisor: User) -> EvidenceRequest:
-    order = case.flagged_orders.first()
-    assert order is not None
-    return evidence_request_create(
-        case_id=case.pk,
-        actor=supervisor,
-        items=[{"order": order.pk, "kind": "chat_log"}],
-        due_at=timezone.now() + dt.timedelta(days=2),
-        message="The chat with the buyer, please.",
-    )
 
 
 def propose(case: Case, supervisor: User) -> FeeQuote:
