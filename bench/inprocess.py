@@ -51,6 +51,37 @@ def case_list_figures(token: str, page_size: int) -> tuple[int, float]:
     return queries, statistics.median(timings) * 1000
 
 
+def page_figures(client_token: str, paths: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Queries and median wall time of the client portal's pages (HTML, as a signed-in merchant sees them)."""
+    from rest_framework.authtoken.models import Token
+
+    client = Client(headers={"Accept-Language": "zh-CN"})
+    client.force_login(Token.objects.select_related("user").get(key=client_token).user)
+    figures = []
+    for name, path in paths.items():
+
+        def fetch(path: str = path) -> None:
+            response: Any = client.get(path)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {path} answered {response.status_code}")
+
+        for _ in range(WARMUP_REQUESTS):
+            fetch()
+        with CaptureQueriesContext(connection) as captured:
+            fetch()
+        queries = len(captured.captured_queries)
+        timings = []
+        for _ in range(TIMED_REQUESTS):
+            start = time.perf_counter()
+            fetch()
+            timings.append(time.perf_counter() - start)
+        figures += [
+            (f"page_{name}_queries", str(queries), "queries"),
+            (f"page_{name}_ms", f"{statistics.median(timings) * 1000:.1f}", "ms"),
+        ]
+    return figures
+
+
 def main() -> None:
     out = Path(sys.argv[1])
     django.setup()
@@ -68,6 +99,10 @@ def main() -> None:
     figures += [(f"case_list_ms_{size}", f"{ms:.1f}", "ms") for size, (_queries, ms) in measured.items()]
     import_figures, import_notes = measure_import(supervisor_token=data.supervisor_token, case_id=data.portal_case_id)
     figures += import_figures
+    # DEBUG is off, as in production: the pages name their assets through the static manifest.
+    call_command("collectstatic", interactive=False, verbosity=0)
+    pages = {"my_cases": "/portal/", "case": f"/portal/cases/{data.portal_case_id}/"}
+    figures += page_figures(data.client_token, pages)
 
     result = {
         "vendor": connection.vendor,
@@ -77,6 +112,8 @@ def main() -> None:
             f"case list: supervisor token, in-process test client, median of {TIMED_REQUESTS} requests "
             f"after {WARMUP_REQUESTS} warm-up requests",
             *import_notes,
+            f"pages: the client's /portal/ and /portal/cases/{data.portal_case_id}/ as HTML, signed in by session, "
+            f"median of {TIMED_REQUESTS} requests after {WARMUP_REQUESTS} warm-up requests",
         ],
         "figures": figures,
         "portal_path": f"/api/v1/portal/cases/{data.portal_case_id}/",

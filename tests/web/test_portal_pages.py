@@ -490,3 +490,28 @@ def test_the_email_link_signs_in_marks_read_and_opens_the_case(
 def test_a_staff_members_email_link_opens_the_staff_page(browse: Callable[..., Client], manager: User) -> None:
     row = _notification(manager, None)
     assert browse(manager).get(f"/notifications/{row.pk}/")["Location"] == "/staff/"
+
+
+def test_my_cases_pages_open_cases_first(
+    browse: Callable[..., Client],
+    alice: User,
+    make_case: Callable[..., Case],
+    case_in: Callable[..., Case],
+    blossom_shop: Shop,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from web.portal import presenters
+
+    monkeypatch.setattr(presenters, "CASES_PER_PAGE", 2)
+    older_open = make_case(blossom_shop, orders=1)
+    newer_open = make_case(blossom_shop, orders=1)
+    newest_withdrawn = case_in(CaseState.WITHDRAWN)  # the newest, yet after the open ones
+    client = browse(alice)
+    first = client.get("/portal/").content.decode()
+    assert first.index(newer_open.reference) < first.index(older_open.reference)
+    assert newest_withdrawn.reference not in first
+    assert 'href="?page=2"' in first
+    second = client.get("/portal/?page=2").content.decode()
+    assert newest_withdrawn.reference in second
+    assert older_open.reference not in second
+    assert client.get("/portal/?page=abc").status_code == 200  # a bad page number shows the first page

@@ -11,13 +11,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Min
+from django.core.paginator import Page, Paginator
+from django.db.models import Case as DbCase
+from django.db.models import Count, Min, Value, When
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from agency.accounts.models import User
 from billing.models import FeeQuote, QuoteStatus
-from cases.models import Case, CaseState
+from cases.models import OPEN_STATES, Case, CaseState
 from cases.selectors import portal_case_list
 from evidence.models import EvidenceRequest, RequestStatus
 from recovery.models import RecoveryTask, TaskOwner, TaskStatus
@@ -134,13 +136,22 @@ def _asks_by_case(case_ids: list[int]) -> dict[int, list[Ask]]:
     return asks
 
 
-def case_summaries(*, user: User) -> list[CaseSummary]:
-    """The client's cases, newest first, each with its plain state, what is asked and its next deadline."""
-    cases = list(portal_case_list(user=user).order_by("-created_at", "-id"))
+# Cases on one page of "My cases"; a merchant rarely has more, an agency-wide client may.
+CASES_PER_PAGE = 20
+
+
+def case_summaries(*, user: User, page_number: Any = 1) -> tuple[Page[Case], list[CaseSummary]]:
+    """One page of the client's cases, open ones first and then newest first, each with its plain
+    state, what is asked and its next deadline: the same handful of queries whatever the page holds."""
+    open_first = DbCase(When(state__in=OPEN_STATES, then=Value(0)), default=Value(1))
+    cases_in_order = portal_case_list(user=user).order_by(open_first, "-created_at", "-id")
+    page = Paginator(cases_in_order, CASES_PER_PAGE).get_page(page_number)
+    cases = list(page.object_list)
     ids = [case.pk for case in cases]
     asks = _asks_by_case(ids)
     next_deadline: dict[int, Deadline] = {}
-    for open_deadline in portal_deadlines(user=user).filter(status=DeadlineStatus.OPEN, due_at__isnull=False):
+    upcoming = portal_deadlines(user=user).filter(case_id__in=ids, status=DeadlineStatus.OPEN, due_at__isnull=False)
+    for open_deadline in upcoming:
         next_deadline.setdefault(open_deadline.case_id, open_deadline)
     summaries = []
     for case in cases:
@@ -154,7 +165,7 @@ def case_summaries(*, user: User) -> list[CaseSummary]:
                 next_deadline_label=deadline_label(deadline) if deadline else "",
             )
         )
-    return summaries
+    return page, summaries
 
 
 def asks_for(case: Case) -> list[Ask]:

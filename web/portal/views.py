@@ -185,8 +185,8 @@ def _case(request: HttpRequest, case_id: int) -> Case:
 @require_GET
 @client_page
 def case_list(request: HttpRequest) -> HttpResponse:
-    summaries = presenters.case_summaries(user=_user(request))
-    return render(request, "web/portal/case_list.html", {"summaries": summaries, "nav": "cases"})
+    page, summaries = presenters.case_summaries(user=_user(request), page_number=request.GET.get("page"))
+    return render(request, "web/portal/case_list.html", {"page": page, "summaries": summaries, "nav": "cases"})
 
 
 @require_GET
