@@ -10,6 +10,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,22 @@ from django.test.utils import CaptureQueriesContext
 PAGE_SIZES = (50, 200)
 WARMUP_REQUESTS = 3
 TIMED_REQUESTS = 20
+
+
+def measured(fetch: Callable[[], None]) -> tuple[int, float]:
+    """(SQL queries of one request, median wall time in ms of TIMED_REQUESTS more), after warming up."""
+    for _ in range(WARMUP_REQUESTS):
+        fetch()
+    with CaptureQueriesContext(connection) as captured:
+        fetch()
+    # Read now: the next request's request_started signal clears the connection's query log.
+    queries = len(captured.captured_queries)
+    timings = []
+    for _ in range(TIMED_REQUESTS):
+        start = time.perf_counter()
+        fetch()
+        timings.append(time.perf_counter() - start)
+    return queries, statistics.median(timings) * 1000
 
 
 def case_list_figures(token: str, page_size: int) -> tuple[int, float]:
@@ -37,18 +54,7 @@ def case_list_figures(token: str, page_size: int) -> tuple[int, float]:
         if returned != page_size:
             raise RuntimeError(f"GET {url} returned {returned} cases, expected {page_size}")
 
-    for _ in range(WARMUP_REQUESTS):
-        fetch()
-    with CaptureQueriesContext(connection) as captured:
-        fetch()
-    # Read now: the next request's request_started signal clears the connection's query log.
-    queries = len(captured.captured_queries)
-    timings = []
-    for _ in range(TIMED_REQUESTS):
-        start = time.perf_counter()
-        fetch()
-        timings.append(time.perf_counter() - start)
-    return queries, statistics.median(timings) * 1000
+    return measured(fetch)
 
 
 def page_figures(client_token: str, paths: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -65,20 +71,8 @@ def page_figures(client_token: str, paths: dict[str, str]) -> list[tuple[str, st
             if response.status_code != 200:
                 raise RuntimeError(f"GET {path} answered {response.status_code}")
 
-        for _ in range(WARMUP_REQUESTS):
-            fetch()
-        with CaptureQueriesContext(connection) as captured:
-            fetch()
-        queries = len(captured.captured_queries)
-        timings = []
-        for _ in range(TIMED_REQUESTS):
-            start = time.perf_counter()
-            fetch()
-            timings.append(time.perf_counter() - start)
-        figures += [
-            (f"page_{name}_queries", str(queries), "queries"),
-            (f"page_{name}_ms", f"{statistics.median(timings) * 1000:.1f}", "ms"),
-        ]
+        queries, ms = measured(fetch)
+        figures += [(f"page_{name}_queries", str(queries), "queries"), (f"page_{name}_ms", f"{ms:.1f}", "ms")]
     return figures
 
 
