@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "integrations",
     "billing",
     "recovery",
+    "casework",
     "reports",
     # The web pages (client portal, sign-in): on top of every app above, imported by none.
     "django_htmx",
@@ -359,7 +360,7 @@ LOGGING = {
 # profiles (evidence work) replace this per platform and violation type.
 DEFAULT_APPEAL_ATTEMPT_LIMIT = int(os.environ.get("DEFAULT_APPEAL_ATTEMPT_LIMIT", "2"))
 
-# Automatic assignment at intake (cases.assignment): a case goes to the eligible case
+# Automatic assignment at intake (casework.assignment): a case goes to the eligible case
 # manager with the least open work, where work = CASE_WEIGHT x open cases + ORDER_WEIGHT
 # x open flagged orders, so one 200-order case counts for more than a 3-order one.
 AUTO_ASSIGN_AT_INTAKE = os.environ.get("AUTO_ASSIGN_AT_INTAKE", "1") == "1"
@@ -374,7 +375,7 @@ EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
 # while they stream in, before they fill a disk.
 EVIDENCE_MAX_UPLOAD_BYTES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 
-# --- Flagged-order imports (cases.importing) ----------------------------------------------
+# --- Flagged-order imports (casework.importing) ----------------------------------------------
 # An XLSX workbook is a ZIP archive. Before openpyxl reads one, the sizes in its central
 # directory are checked: it may unpack to at most this many bytes in all (default 50 MB; a
 # sheet of 50,000 orders with 12 columns unpacks to about 30 MB, with 40 columns to about

@@ -17,9 +17,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from cases.importing import flagged_orders_import, read_order_file
 from cases.models import Case, ViolationType
-from cases.services import case_create
+from casework.importing import flagged_orders_import, read_order_file
+from casework.services import case_create
 
 ROWS = 10_000
 RUNS = 3

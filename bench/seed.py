@@ -12,7 +12,6 @@ from rest_framework.authtoken.models import Token
 
 from agency.accounts.models import Role, Team, User
 from agency.organisations.models import Membership, Organisation, Platform, Shop
-from cases.demo import demo_case, demo_orders
 from cases.history import CLIENT_VISIBLE_KINDS
 from cases.models import (
     Case,
@@ -27,6 +26,7 @@ from cases.models import (
     Severity,
     ViolationType,
 )
+from casework.demo import demo_case, demo_orders
 
 CASES = 1000
 ORDERS_PER_CASE = 5

@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from agency.organisations.models import Platform
-from cases import conditions
 from cases.permissions import CASE_WORKERS, INTAKE_AND_CASE_WORKERS, client_of_case_or_supervisor, staff_roles
+from casework import conditions
 from evidence.kinds import EvidenceKind
 
 
@@ -166,7 +166,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     """One appeal against one violation notice on one shop.
 
     The state machine is declared here, once. Transition methods change only in-memory
-    state; ``cases.services.case_transition`` checks permission and conditions, saves,
+    state; ``casework.services.case_transition`` checks permission and conditions, saves,
     and writes the history row in the same transaction.
     """
 
@@ -197,7 +197,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         PlatformRuleProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
     )
     appeal_attempts_used = models.PositiveSmallIntegerField(default=0)
-    # Kept by cases.services in the same transaction that adds orders, so that lists and
+    # Kept by casework.services in the same transaction that adds orders, so that lists and
     # the portal read it without counting rows on every request.
     flagged_order_count = models.PositiveIntegerField(default=0, editable=False)
     # Orders still to win: in the appeal (not excluded) and not cleared. Kept by the same
@@ -208,7 +208,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     event_sequence = models.PositiveBigIntegerField(default=0, editable=False)
     appeal_attempt_limit = models.PositiveSmallIntegerField(default=default_attempt_limit)
     outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
-    # The outcome in numbers, kept by cases.appeals when an outcome is recorded: orders
+    # The outcome in numbers, kept by casework.appeals when an outcome is recorded: orders
     # cleared and still upheld over every attempt, points restored, and when it was decided.
     # Stored so that reports aggregate cases, not millions of orders.
     outcome_at = models.DateTimeField(null=True, blank=True)
@@ -387,7 +387,7 @@ class FlaggedOrder(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     exclusion_reason = models.TextField(blank=True)
-    # The platform's latest decision on this order (cases.appeals): blank until an outcome.
+    # The platform's latest decision on this order (casework.appeals): blank until an outcome.
     outcome = models.CharField(max_length=16, choices=OrderResult.choices, blank=True)
     points_restored = models.PositiveIntegerField(default=0)
 

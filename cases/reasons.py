@@ -33,11 +33,11 @@ logger = logging.getLogger(__name__)
 
 
 class ReasonCode(models.TextChoices):
-    # Assignment at intake (cases.assignment).
+    # Assignment at intake (casework.assignment).
     AUTO_ASSIGNED_LEAST_WORK = "auto_assigned_least_work"
     AUTO_ASSIGNMENT_ALL_AWAY = "auto_assignment_all_away"
     AUTO_ASSIGNMENT_NO_SKILL = "auto_assignment_no_skill"
-    # The platform's requests for more material (cases.appeals).
+    # The platform's requests for more material (casework.appeals).
     SUPPLEMENT_SENT = "supplement_sent"
     SUPPLEMENT_OVERTAKEN = "supplement_overtaken"
     # Deadlines that follow the case (workflows.deadlines).

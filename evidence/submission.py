@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
 from agency.errors import ConditionsUnmet, InvalidState
-from cases.conditions import evidence_complete
 from cases.models import AppealAttempt, Case, OrderResult
+from casework.conditions import evidence_complete
 from evidence.models import EvidenceItem, ReviewState
 
 # The orders an attempt appeals: in the appeal and not cleared by an earlier attempt (as
-# cases.appeals.appealed_q, seen from an evidence item).
+# casework.appeals.appealed_q, seen from an evidence item).
 APPEALED_ORDER = Q(order__excluded_at__isnull=True, order__outcome__in=("", OrderResult.UPHELD))
 
 

@@ -28,8 +28,8 @@ from agency.accounts.models import User
 from agency.errors import NotAllowed
 from agency.organisations.models import Platform
 from billing.models import CURRENT_STATUSES, FeeModel, FeeQuote, QuoteStatus
-from cases.assignment import workload_rows
 from cases.models import OPEN_STATES, TERMINAL_STATES, Case, CaseState, CaseStateSpan, Outcome, ViolationType
+from casework.assignment import workload_rows
 from workflows.models import Deadline, DeadlineKind
 from workflows.selectors import overdue_q
 
@@ -447,7 +447,7 @@ WORKLOAD_SUMS = ("open_cases", "open_orders", "deadlines_this_week", "overdue", 
 
 
 def _workload(filters: ReportFilters, now: dt.datetime) -> tuple[list[str], list[dict[str, Any]], dict[str, Any]]:
-    """Per staff member, the open work the assignment rule weighs (cases.assignment.workload_rows)."""
+    """Per staff member, the open work the assignment rule weighs (casework.assignment.workload_rows)."""
     rows = [{column: row.get(column) for column in WORKLOAD_COLUMNS} for row in workload_rows(now=now)]
     totals = {name: sum(int(row[name] or 0) for row in rows) for name in WORKLOAD_SUMS}
     totals["staff"] = len(rows)

@@ -21,8 +21,8 @@ from rest_framework.test import APIClient
 
 from agency.accounts.models import Role, User
 from agency.organisations.models import Organisation, Shop
-from cases import services
 from cases.models import Case, CaseState
+from casework import services
 from evidence.rules import accepted_kinds, required_evidence
 from tests.factories import (
     MembershipFactory,
@@ -271,7 +271,7 @@ def give(make_case: Callable[..., Case], blossom_shop: Shop, settings: Any) -> C
 
 
 def mark_cleared(case: Case, order_ids: Any) -> None:
-    """Clear orders the way cases.appeals does when an outcome is recorded (that path is tested
+    """Clear orders the way casework.appeals does when an outcome is recorded (that path is tested
     in tests/cases/test_open_order_count.py): the orders' outcome and the case's open-order count."""
     cleared = case.flagged_orders.filter(pk__in=order_ids).update(outcome="cleared")
     Case.objects.filter(pk=case.pk).update(open_order_count=F("open_order_count") - cleared)

@@ -218,7 +218,7 @@ def _generic(reference: str) -> tuple[str, str]:
 
 # --- Rendering: assignment, fee quotes and messages (issue 6) --------------------------------
 
-# Why automatic assignment found nobody (cases.assignment WHY_* codes).
+# Why automatic assignment found nobody (casework.assignment WHY_* codes).
 WHY_NO_SKILL = "no_skill"
 WHY_ALL_AWAY = "all_away"
 

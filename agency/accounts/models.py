@@ -47,7 +47,7 @@ class User(AbstractUser):
     preferred_language = models.CharField(
         max_length=16, choices=[("zh-hans", "简体中文"), ("en", "English")], default="zh-hans"
     )
-    # Automatic assignment (cases.assignment): the platforms a case manager is trained on
+    # Automatic assignment (casework.assignment): the platforms a case manager is trained on
     # (Platform codes), whether they are away, and when they were last given a case.
     platform_skills = models.JSONField(default=list, blank=True)
     is_away = models.BooleanField(default=False, help_text=_("Away staff are not given new cases automatically."))

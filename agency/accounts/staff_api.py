@@ -15,7 +15,7 @@ from agency.accounts.models import User
 from agency.api.fields import StrictBooleanField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.organisations.models import Platform
-from cases import assignment
+from casework import assignment
 
 
 class StaffSerializer(serializers.ModelSerializer[User]):

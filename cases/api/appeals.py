@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 from agency.api.fields import DateTimeField, DueMomentField, PastMomentField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES, TRANSITION_RESPONSES
-from cases import appeals, services
 from cases.api.serializers import UserRefSerializer
 from cases.models import (
     AppealAttempt,
@@ -26,6 +25,7 @@ from cases.models import (
     SupplementResponse,
 )
 from cases.selectors import case_for_actor
+from casework import appeals, services
 
 # --- Output ---------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from agency.api.fields import DateTimeField
 from agency.api.permissions import IsAgencyStaff, current_user
-from cases import assignment
+from casework import assignment
 
 
 class WorkloadRowSerializer(serializers.Serializer[dict[str, Any]]):

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
-from cases import conversation as service
 from cases.api.serializers import UserRefSerializer
 from cases.models import CaseMessage, CaseNote
+from casework import conversation as service
 
 
 class CaseNoteSerializer(serializers.ModelSerializer[CaseNote]):

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from agency.accounts.models import Role
 from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
-from cases import services
 from cases.models import PlatformRuleProfile
+from casework import services
 
 
 class RuleProfileSerializer(serializers.ModelSerializer[PlatformRuleProfile]):

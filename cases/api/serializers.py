@@ -13,7 +13,6 @@ from rest_framework import serializers
 from agency.accounts.models import User
 from agency.api.fields import DateTimeField, DueMomentField, PastMomentField, StrictBooleanField, UnsetChoiceField
 from agency.organisations.models import Shop
-from cases import transitions as case_transitions
 from cases.models import (
     Case,
     CaseEvent,
@@ -27,6 +26,7 @@ from cases.models import (
     ViolationType,
 )
 from cases.reasons import ReasonCode, event_reason, reason_code_or_none
+from casework import transitions as case_transitions
 from evidence.kinds import EvidenceKind
 from evidence.rules import chat_evidence_status, evidence_summary
 
@@ -145,7 +145,7 @@ class DefaultGoodsTypeField(serializers.ChoiceField):
 
 
 class FlaggedOrderImportInputSerializer(serializers.Serializer[dict[str, Any]]):
-    """Multipart form of an import; the file's content is checked by cases.importing."""
+    """Multipart form of an import; the file's content is checked by casework.importing."""
 
     # An empty file gets the importer's own message, the same as a file with no rows.
     file = serializers.FileField(allow_empty_file=True, help_text="The platform's export: CSV (UTF-8 or GBK) or XLSX.")

@@ -15,10 +15,11 @@ from rest_framework.response import Response
 
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES, TRANSITION_RESPONSES, ErrorSerializer
-from cases import importing, selectors, services
+from cases import selectors
 from cases.api import serializers as s
 from cases.api.filters import CaseFilter
 from cases.models import Case
+from casework import importing, services
 from evidence import rules as evidence_rules
 from integrations.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_responses, idempotent
 

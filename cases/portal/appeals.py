@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 
 from agency.api.fields import DateTimeField
 from agency.api.permissions import IsClientUser, current_user
-from cases import appeals, selectors
+from cases import selectors
 from cases.models import FlaggedOrder
+from casework import appeals
 
 
 class PortalAttemptSerializer(serializers.Serializer[dict[str, Any]]):

@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from agency.accounts.models import User
 from agency.api.permissions import IsClientUser, current_user
 from agency.api.schema import CONFLICT_RESPONSES
-from cases import conversation as service
 from cases.api.conversation import MessageInputSerializer
 from cases.models import CaseMessage
+from casework import conversation as service
 
 
 def author_name_for_client(author: User, *, from_client: bool) -> str:

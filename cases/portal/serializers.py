@@ -9,8 +9,8 @@ from rest_framework import serializers
 
 from agency.api.fields import DateTimeField, UnsetChoiceField
 from agency.organisations.models import Platform
-from cases import timeline
 from cases.models import Case, CaseEvent, CaseState, Outcome, Restriction, Severity, ViolationType
+from casework import timeline
 
 _DATETIME = DateTimeField()
 

@@ -13,9 +13,10 @@ from rest_framework.response import Response
 
 from agency.api.permissions import IsClientUser, current_user
 from agency.api.schema import TRANSITION_RESPONSES
-from cases import selectors, services
+from cases import selectors
 from cases.models import Case
 from cases.portal import serializers as s
+from casework import services
 
 
 @extend_schema(tags=["portal"])

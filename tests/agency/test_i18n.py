@@ -17,8 +17,8 @@ from django.utils import timezone, translation
 from django.utils.translation.template import templatize
 
 from agency.accounts.models import User
-from cases import services
 from cases.models import Case
+from casework import services
 
 ROOT = Path(__file__).resolve().parents[2]
 PO_PATH = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"

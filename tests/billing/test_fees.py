@@ -9,9 +9,9 @@ import pytest
 from billing.fees import amount_due_update, fee_due
 from billing.models import FeeQuote
 from billing.services import quote_accept, quote_propose
-from cases import services as case_services
 from cases.assessment import assessment_record
 from cases.models import CaseEvent
+from casework import services as case_services
 from integrations.models import OutboxEvent
 from tests.conftest import complete_evidence
 

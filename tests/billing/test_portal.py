@@ -10,9 +10,9 @@ import pytest
 from billing import services
 from billing.models import FeeQuote, QuoteStatus
 from billing.portal import quote_explanation
-from cases import services as case_services
 from cases.assessment import assessment_record, order_causes_set
 from cases.models import CaseEvent
+from casework import services as case_services
 from integrations.models import OutboxEvent
 from workflows.models import Notification
 

@@ -9,9 +9,9 @@ import pytest
 from agency.errors import ConditionsUnmet, InvalidState, NotAllowed
 from billing import services
 from billing.models import FeeQuote, QuoteStatus
-from cases import services as case_services
 from cases.assessment import assessment_record
 from cases.models import Case, CaseEvent
+from casework import services as case_services
 from integrations.api_keys import api_key_create
 from integrations.models import OutboxEvent
 from workflows.models import Notification

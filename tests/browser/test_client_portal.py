@@ -21,8 +21,8 @@ from agency.organisations.models import Shop
 from billing.models import FeeQuote, QuoteStatus
 from billing.services import quote_propose
 from cases.assessment import assessment_record
-from cases.conversation import message_post
 from cases.models import Case, CaseMessage, CaseState
+from casework.conversation import message_post
 from evidence.models import EvidenceItem, RequestStatus
 from recovery.models import RecoveryTask, TaskOwner, TaskStatus
 from tests.browser.conftest import DESKTOP, PHONE, axe_check, no_sideways_scroll, screenshot, sign_in

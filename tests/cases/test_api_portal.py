@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases import services
 from cases.models import CaseEvent
+from casework import services
 
 INTERNAL_FIELDS = {
     "assignee",

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases import services
 from cases.models import Case, CaseEvent, FlaggedOrder
+from casework import services
 from tests.factories import ShopFactory, order_data
 
 NOTICE = "2026-11-20T10:30:00+08:00"

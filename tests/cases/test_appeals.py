@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from agency.errors import ConditionsUnmet, InvalidState
-from cases import appeals, services
 from cases.models import AppealAttempt, Case, CaseEvent, EventKind, PlatformRuleProfile
+from casework import appeals, services
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from agency.accounts.models import Role, User
 from agency.organisations.models import Shop
-from cases import assignment, services
 from cases.models import Case, CaseEvent, EventKind
 from cases.reasons import event_reason
+from casework import assignment, services
 from integrations.models import ApiKey, OutboxEvent
 from tests.conftest import mark_cleared, requires_postgres
 from tests.factories import UserFactory, order_data
@@ -137,7 +137,7 @@ def test_excluded_and_cleared_orders_and_finished_cases_are_not_work(
         services.flagged_order_set_excluded(
             case_id=current.pk, order_id=order.pk, actor=supervisor, excluded=True, reason="Genuine."
         )
-    # What recording an outcome does (cases.appeals): the orders and the case's open count.
+    # What recording an outcome does (casework.appeals): the orders and the case's open count.
     mark_cleared(current, [o.pk for o in orders[15:25]])
     other = case_manager("other", ["tmall"])
     give(other, orders=20)  # 10 + 20 = 30

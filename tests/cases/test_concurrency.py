@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.db import connections
 
-from cases import services
 from cases.models import CaseEvent
+from casework import services
 from tests.conftest import agree_fee, requires_postgres
 
 

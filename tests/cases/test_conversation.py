@@ -9,8 +9,8 @@ import pytest
 
 from agency.accounts.models import Role, User
 from agency.organisations.models import Organisation, Shop
-from cases import conversation
 from cases.models import Case, CaseEvent, CaseMessage, CaseNote, EventKind
+from casework import conversation
 from integrations.api_keys import api_key_create
 from integrations.models import OutboxEvent
 from tests.factories import MembershipFactory, UserFactory

@@ -20,8 +20,8 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from agency.accounts.models import User
-from cases import conversation
 from cases.models import Case, CaseEvent
+from casework import conversation
 from evidence.requests import evidence_request_create
 from integrations.models import OutboxEvent
 from tests.factories import PNG_HEADER, evidence_item

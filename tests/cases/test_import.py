@@ -18,8 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from agency.errors import NotFound
-from cases import importing
 from cases.models import Case, CaseEvent, FlaggedOrder
+from casework import importing
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 CHINESE_HEADERS = ["订单编号", "下单时间", "实付金额", "买家昵称", "商品类型", "物流公司", "运单号", "备注"]

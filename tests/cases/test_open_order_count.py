@@ -7,8 +7,8 @@ import importlib
 from django.apps import apps
 from django.db.models import Q
 
-from cases import services
 from cases.models import Case, FlaggedOrder
+from casework import services
 from tests.conftest import agree_fee, complete_evidence
 
 backfill = importlib.import_module("cases.migrations.0010_case_open_order_count").backfill

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from cases import services
 from cases.models import AppealAttempt, Case, CaseEvent, EventKind, FlaggedOrder, OrderOutcome
+from casework import services
 from integrations.models import OutboxEvent
 from tests.factories import evidence_item
 

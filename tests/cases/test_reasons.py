@@ -18,9 +18,9 @@ from django.utils import timezone, translation
 
 from agency.accounts.models import Role, User
 from agency.organisations.models import Shop
-from cases import services
 from cases.models import Case, CaseEvent, EventKind
 from cases.reasons import TEMPLATES, ReasonCode, SystemReason, reason_text, system_reason
+from casework import services
 from tests.factories import UserFactory, order_data
 from workflows.models import Notification, NotificationKind
 from workflows.notifications import render

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from agency.errors import ConditionsUnmet, InvalidState, NotAllowed
-from cases import services
 from cases.models import Case, CaseEvent, CaseState
+from casework import services
 from tests.conftest import agree_fee
 from tests.recovery.helpers import waive_recovery_plan
 

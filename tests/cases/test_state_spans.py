@@ -11,8 +11,8 @@ from django.apps import apps
 from django.utils import timezone
 
 from agency.errors import ConditionsUnmet
-from cases import services
 from cases.models import CaseState, CaseStateSpan
+from casework import services
 from tests.conftest import agree_fee
 
 backfill = importlib.import_module("cases.migrations.0009_backfill_state_spans").backfill

@@ -9,8 +9,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from cases import services
 from cases.models import Case, CaseEvent, EventKind, SupplementRequest, SupplementResponse
+from casework import services
 from evidence.models import EvidenceItem
 from integrations.models import OutboxEvent
 from tests.factories import PNG_HEADER, evidence_item

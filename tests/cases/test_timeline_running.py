@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from django.utils import timezone, translation
 
-from cases import conversation
 from cases.history import CLIENT_VISIBLE_KINDS
 from cases.models import Case, CaseEvent, EventKind
-from cases.timeline import describe
+from casework import conversation
+from casework.timeline import describe
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from agency.accounts.models import Role, User
-from cases import services
-from cases.assignment import workload_rows
 from cases.models import Case
+from casework import services
+from casework.assignment import workload_rows
 from integrations.models import ApiKey
 from tests.conftest import mark_cleared
 from tests.factories import TeamFactory, UserFactory
@@ -51,7 +51,7 @@ def busy_manager(give, case_in, manager, supervisor) -> User:
     services.flagged_order_set_excluded(
         case_id=second.pk, order_id=orders[0].pk, actor=supervisor, excluded=True, reason="Genuine."
     )
-    # What recording an outcome does (cases.appeals): the orders and the case's open count.
+    # What recording an outcome does (casework.appeals): the orders and the case's open count.
     mark_cleared(second, [orders[1].pk, orders[2].pk])
     # The cases' own clocks are set aside so that the deadlines are exactly these.
     Deadline.objects.filter(status=DeadlineStatus.OPEN).update(status=DeadlineStatus.CANCELLED)

@@ -28,9 +28,9 @@ from rest_framework.authtoken.models import Token
 from agency.accounts.models import User
 from agency.celery import app as celery_app
 from agency.organisations.models import Shop
-from cases import services
-from cases.demo import seed_demo
 from cases.models import Case
+from casework import services
+from casework.demo import seed_demo
 from integrations.api_keys import api_key_create
 from integrations.webhooks import webhook_subscription_create
 from tests.conftest import PATHS, agree_fee, complete_evidence

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from agency.errors import ConditionsUnmet, InvalidInput, InvalidState, NotAllowed, NotFound
-from cases import services
 from cases.models import AppealAttempt, CaseEvent, PlatformRuleProfile
+from casework import services
 from evidence.models import EvidenceItem
 from evidence.rules import evidence_gaps, evidence_summary
 from tests.factories import ShopFactory, evidence_item

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agency.errors import InvalidInput
-from cases import services as case_services
 from cases.history import record_case_event
 from cases.models import CaseEvent
+from casework import services as case_services
 from evidence import requests as service
 from evidence.models import EvidenceRequest, EvidenceRequestItem
 from tests.evidence.samples import CHAT, png, post_upload

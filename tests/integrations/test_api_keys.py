@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from agency.accounts.models import Role, User
 from agency.errors import InvalidInput, NotAllowed
-from cases import services as case_services
+from casework import services as case_services
 from integrations.api_keys import api_key_create, api_key_revoke
 from integrations.models import ApiKey
 from tests.cases.test_api_staff import create_payload

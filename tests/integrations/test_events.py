@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from agency.accounts.models import User
 from agency.organisations.models import Shop
-from cases import services
 from cases.models import Case, CaseEvent
+from casework import services
 from integrations import tasks
 from integrations.events import event_types_for, outbox_event_write
 from integrations.models import EventType, OutboxEvent, WebhookSubscription

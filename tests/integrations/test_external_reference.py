@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from cases import services
 from cases.models import Case, CaseEvent, EventKind
+from casework import services
 from tests.cases.test_api_staff import create_payload, jsonable_order
 from tests.factories import ShopFactory
 

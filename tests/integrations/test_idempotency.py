@@ -12,8 +12,8 @@ from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.test import APIClient
 
-from cases import services as case_services
 from cases.models import Case, CaseEvent, CaseState, EventKind, FlaggedOrder
+from casework import services as case_services
 from evidence.models import EvidenceItem
 from integrations.api_keys import api_key_create
 from integrations.idempotency import idempotency_records_purge

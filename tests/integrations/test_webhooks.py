@@ -23,8 +23,8 @@ from werkzeug import Request, Response
 
 from agency.accounts.models import User
 from agency.organisations.models import Organisation, Shop
-from cases import services
 from cases.models import Case
+from casework import services
 from integrations import webhooks
 from integrations.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookSubscription
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from agency.errors import ConditionsUnmet
-from cases import services as case_services
 from cases.models import CaseEvent, CaseState, EventKind
+from casework import services as case_services
 from integrations.models import OutboxEvent
 from recovery import services
 from recovery.models import RecoveryPlan, RecoveryTask, RecoveryTemplate, TaskOwner, TaskStatus

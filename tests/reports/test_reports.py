@@ -533,7 +533,7 @@ def test_only_supervisors_and_administrators(
 
 
 # Each report is one aggregate query; workload is three single-pass ones (people, their open
-# cases, those cases' deadlines), see cases.assignment.workload_rows.
+# cases, those cases' deadlines), see casework.assignment.workload_rows.
 QUERIES = {"workload": 3}
 
 

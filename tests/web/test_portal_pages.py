@@ -147,7 +147,7 @@ def test_case_page_shows_the_seven_steps_and_where_the_case_stands(
 def test_case_page_never_shows_internal_notes_or_staff_usernames(
     browse: Callable[..., Client], alice: User, manager: User, case_in: Callable[..., Case]
 ) -> None:
-    from cases.conversation import message_post, note_add
+    from casework.conversation import message_post, note_add
 
     manager.username = "zhang.wei.staff"
     manager.display_name = "Zhang Wei"

@@ -19,9 +19,9 @@ from rest_framework.test import APIClient
 
 from agency.accounts.models import User
 from agency.organisations.models import Shop
-from cases import services
 from cases.models import Case, CaseEvent, EventKind
-from cases.timeline import describe
+from casework import services
+from casework.timeline import describe
 from tests.recovery.helpers import waive_recovery_plan
 from workflows import deadline_services
 from workflows.models import Deadline, DeadlineKind, DeadlineStatus

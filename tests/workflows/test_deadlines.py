@@ -20,8 +20,8 @@ from django.utils.dateparse import parse_datetime
 
 from agency.accounts.models import User
 from agency.organisations.models import Shop
-from cases import services
 from cases.models import Case, CaseEvent, EventKind
+from casework import services
 from evidence.requests import evidence_request_cancel, evidence_request_create
 from evidence.services import evidence_review
 from tests.factories import evidence_item

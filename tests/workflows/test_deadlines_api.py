@@ -18,8 +18,8 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from agency.accounts.models import User
-from cases import services
 from cases.models import Case, CaseEvent, EventKind
+from casework import services
 from tests.recovery.helpers import waive_recovery_plan
 from workflows import deadline_services
 from workflows.models import CaseWait, Deadline, DeadlineKind, DeadlineStatus

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from agency.accounts.models import User
-from cases import conversation
 from cases.models import Case
+from casework import conversation
 from workflows.models import Notification, NotificationKind
 from workflows.notifications import render
 

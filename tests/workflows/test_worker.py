@@ -45,7 +45,7 @@ import datetime as dt
 import time_machine
 from django.utils import timezone
 from agency.celery import app
-from cases.demo import seed_demo
+from casework.demo import seed_demo
 
 # Seeding notifies people too (assignments, a fee quote, a message). Those e-mails are sent
 # right here, so that the broker carries only what this test is about: the sweep's.

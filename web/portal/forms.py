@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.services import DECISION_NOTE_LIMIT
-from cases.conversation import MESSAGE_MAX_CHARS
+from casework.conversation import MESSAGE_MAX_CHARS
 
 
 class MessageForm(forms.Form):

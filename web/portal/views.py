@@ -29,12 +29,12 @@ from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.models import QuoteStatus
 from billing.portal import quote_explanation
-from cases import appeals, timeline
-from cases import conversation as conversation_service
 from cases import selectors as case_selectors
-from cases import services as case_services
 from cases.models import Case, CaseState
 from cases.portal.conversation import author_name_for_client
+from casework import appeals, timeline
+from casework import conversation as conversation_service
+from casework import services as case_services
 from evidence import requests as request_service
 from evidence import selectors as evidence_selectors
 from evidence import services as evidence_services

@@ -35,7 +35,7 @@ from agency.accounts.models import User
 from agency.errors import InvalidInput, InvalidState
 from cases.models import EDITABLE_STATES, EventKind, FlaggedOrder, GoodsType
 from cases.permissions import CASE_EDITORS
-from cases.services import _add_orders, _require_role, _visible_case
+from casework.services import _add_orders, _require_role, _visible_case
 
 MAX_IMPORT_ROWS = 50_000
 # The same ceiling as an evidence upload; a 50,000-row export with the usual columns fits.

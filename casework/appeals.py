@@ -519,7 +519,7 @@ def supplement_request_create(
     )
     request.save(update_fields=["deadline"])
     # The platform's wording is not repeated to the client or to integrations: it is
-    # written for the agency, which acts on it (cases.timeline says so in plain words).
+    # written for the agency, which acts on it (casework.timeline says so in plain words).
     record_case_event(
         case=case,
         actor=actor,

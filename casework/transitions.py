@@ -15,8 +15,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from agency.errors import InvalidInput
-from cases.conditions import Condition
 from cases.models import Case
+from casework.conditions import Condition
 
 INPUT_MESSAGES: dict[str, Callable[[], str]] = {
     "reason": lambda: _("A reason must be given."),

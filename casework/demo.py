@@ -15,9 +15,7 @@ from agency.accounts.models import Role, Team, User
 from agency.organisations.models import Membership, Organisation, Platform, Shop
 from billing.models import FeeModel, FeeQuote, QuoteStatus
 from billing.services import quote_accept, quote_propose
-from cases.appeals import attempt_update
 from cases.assessment import assessment_record
-from cases.conversation import message_post, note_add
 from cases.models import (
     Case,
     FlaggedOrder,
@@ -29,7 +27,9 @@ from cases.models import (
     SuspectedCause,
     ViolationType,
 )
-from cases.services import case_assign, case_create, case_transition
+from casework.appeals import attempt_update
+from casework.conversation import message_post, note_add
+from casework.services import case_assign, case_create, case_transition
 from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceRequest
 from evidence.requests import evidence_request_create

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from cases.demo import seed_demo
+from casework.demo import seed_demo
 
 
 class Command(BaseCommand):

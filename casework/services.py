@@ -17,8 +17,6 @@ from django_fsm import ConcurrentTransition
 from agency.accounts.models import Role, User
 from agency.errors import ConditionsUnmet, Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
 from agency.organisations.models import Shop
-from cases import appeals, assignment
-from cases import transitions as case_transitions
 from cases.history import record_case_event
 from cases.models import (
     EDITABLE_STATES,
@@ -37,6 +35,8 @@ from cases.models import (
 )
 from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS, CASE_WORKERS
 from cases.selectors import case_for_actor
+from casework import appeals, assignment
+from casework import transitions as case_transitions
 from workflows import deadlines
 
 
@@ -442,7 +442,7 @@ def case_transition(
        on since the caller looked (409), and unmet guards or missing inputs (400, all of
        them listed).
        ``record_outcome`` takes ``outcome`` for the whole attempt, or ``order_results``
-       (with ``default_result``) per order; the case's outcome is derived (cases.appeals).
+       (with ``default_result``) per order; the case's outcome is derived (casework.appeals).
     3. Call the django-fsm transition, save, and write the history row in one transaction.
        No row lock is taken: ConcurrentTransitionMixin makes the UPDATE conditional on
        the state it read, so a concurrent transition that got there first turns this one
