@@ -1,13 +1,11 @@
 """URL map: admin, the OpenAPI schema and docs, the versioned API, and the web pages."""
 
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path, register_converter
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from agency.accounts.api import MeView, TokenView
-from agency.api.views import HealthView, PingView
-from agency.organisations.api import OrganisationViewSet, ShopViewSet
+import agency.api.converters  # noqa: F401  (registers <id:...> before any app's URLs are imported)
 from cases.api.rule_profiles import RuleProfileViewSet
 from cases.api.views import CaseViewSet
 from cases.portal.views import PortalCaseViewSet
@@ -43,26 +41,9 @@ from workflows.api.notifications import (
     NotificationUnreadCountView,
 )
 
-
-class IdConverter:
-    """Positive bigint ids only: a longer number is a 404 here, not an overflow in the database."""
-
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(IdConverter, "id")
-
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("cases", CaseViewSet, basename="case")
-router.register("organisations", OrganisationViewSet, basename="organisation")
-router.register("shops", ShopViewSet, basename="shop")
 router.register("rule-profiles", RuleProfileViewSet, basename="rule-profile")
 router.register(r"cases/(?P<id>[0-9]{1,18})/evidence", CaseEvidenceViewSet, basename="case-evidence")
 router.register("evidence", EvidenceViewSet, basename="evidence")
@@ -81,10 +62,9 @@ portal_router.register(
 portal_router.register("evidence", PortalEvidenceViewSet, basename="portal-evidence")
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("auth/token/", TokenView.as_view(), name="auth-token"),
-    path("auth/me/", MeView.as_view(), name="auth-me"),
-    path("ping/", PingView.as_view(), name="ping"),
-    path("health/", HealthView.as_view(), name="health"),
+    path("", include("agency.api.urls")),
+    path("", include("agency.accounts.api.urls")),
+    path("", include("agency.organisations.api.urls")),
     path(
         "portal/cases/<id:case_id>/evidence-requests/",
         PortalCaseEvidenceRequestsView.as_view(),

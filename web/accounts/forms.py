@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import Throttled
 
 from agency.accounts import services
-from agency.accounts.api import LoginRateThrottle
+from agency.accounts.api.auth import LoginRateThrottle
 from agency.errors import InvalidInput
 
 

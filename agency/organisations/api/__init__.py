@@ -1,0 +1,1 @@
+"""HTTP API of the organisations app: client organisations and their shops, for staff."""
