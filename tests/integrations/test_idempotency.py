@@ -19,7 +19,7 @@ from integrations.api_keys import api_key_create
 from integrations.idempotency import idempotency_records_purge
 from integrations.models import IdempotencyRecord
 from tests.cases.test_api_staff import create_payload, jsonable_order
-from tests.cases.test_import import chinese_csv, upload
+from tests.casework.test_importing import chinese_csv, upload
 from tests.conftest import requires_postgres
 from tests.evidence.samples import png, session_client, upload_file
 

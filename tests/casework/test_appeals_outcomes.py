@@ -1,4 +1,8 @@
-"""The outcome recorded per order: derivation, re-appeals, points, bad input, permissions and the portal view."""
+"""The outcome recorded per order (``casework.appeals``): derivation, re-appeals, points, bad input,
+permissions and the portal view.
+
+Beside tests/casework/test_appeals.py rather than in it: its ``url``, ``submitted`` and ``nothing_written``
+differ from that file's and from test_appeals_supplements.py's."""
 
 from __future__ import annotations
 

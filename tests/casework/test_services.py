@@ -1,16 +1,82 @@
-"""Cases under the integrator's own reference: set at creation, unique per organisation, searchable."""
+"""The write-side case services (``casework.services``): the stored count of orders still to win follows
+every change that affects it (and the backfill agrees), and cases under the integrator's own reference are set
+at creation, unique per organisation and searchable."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps
+from django.db.models import Q
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent, EventKind
+from cases.models import Case, CaseEvent, EventKind, FlaggedOrder
 from casework import services
 from tests.cases.test_api_staff import create_payload, jsonable_order
+from tests.conftest import agree_fee, complete_evidence
 from tests.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
+
+backfill = importlib.import_module("cases.migrations.0010_case_open_order_count").backfill
+
+
+def _counted(case: Case) -> int:
+    return FlaggedOrder.objects.filter(case=case, excluded_at__isnull=True).filter(~Q(outcome="cleared")).count()
+
+
+def _stored(case: Case) -> int:
+    return Case.objects.values_list("open_order_count", flat=True).get(pk=case.pk)
+
+
+def test_the_count_follows_orders_added_excluded_included_and_cleared(case_in, supervisor):
+    case = case_in("assessment", orders=6)
+    assert _stored(case) == _counted(case) == 6
+    first, second, third, *_ = case.flagged_orders.order_by("id")
+
+    services.flagged_order_set_excluded(
+        case_id=case.pk, order_id=first.pk, actor=supervisor, excluded=True, reason="Admitted."
+    )
+    assert _stored(case) == _counted(case) == 5
+    services.flagged_order_set_excluded(case_id=case.pk, order_id=first.pk, actor=supervisor, excluded=False)
+    assert _stored(case) == _counted(case) == 6
+
+    services.flagged_order_set_excluded(
+        case_id=case.pk, order_id=third.pk, actor=supervisor, excluded=True, reason="Admitted."
+    )
+    agree_fee(case, supervisor=supervisor)
+    services.case_transition(case_id=case.pk, name="accept_case", actor=supervisor)
+    complete_evidence(case, reviewer=supervisor)
+    services.case_transition(case_id=case.pk, name="submit_appeal", actor=supervisor)
+    services.case_transition(
+        case_id=case.pk,
+        name="record_outcome",
+        actor=supervisor,
+        order_results=[{"order": first.pk, "result": "cleared"}, {"order": second.pk, "result": "cleared"}],
+        default_result="upheld",
+    )
+    assert _stored(case) == _counted(case) == 3
+
+    # A cleared order excluded afterwards was not open work: the count does not move.
+    services.flagged_order_set_excluded(
+        case_id=case.pk, order_id=first.pk, actor=supervisor, excluded=True, reason="Paperwork."
+    )
+    assert _stored(case) == _counted(case) == 3
+
+
+def test_the_backfill_counts_what_the_services_keep(case_in, supervisor):
+    case = case_in("assessment", orders=4)
+    order = case.flagged_orders.first()
+    services.flagged_order_set_excluded(
+        case_id=case.pk, order_id=order.pk, actor=supervisor, excluded=True, reason="Admitted."
+    )
+    Case.objects.filter(pk=case.pk).update(open_order_count=0)
+
+    backfill(apps, None)
+
+    assert _stored(case) == 3
+
 
 CASES = "/api/v1/cases/"
 PORTAL_CASES = "/api/v1/portal/cases/"

@@ -1,4 +1,6 @@
-"""Appeal attempts: the list and detail, the platform's reference, the attempt limit and one attempt in flight."""
+"""Appeal attempts (``casework.appeals``): the list and detail, the platform's reference, the attempt limit
+and one attempt in flight. The supplement requests and the outcome, also ``casework.appeals``, are in
+test_appeals_supplements.py and test_appeals_outcomes.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The demo data (`manage.py seed_demo`) and the benchmark's data set are real, usable data."""
+"""The demo data (`manage.py seed_demo`, ``casework.demo``) and the benchmark's data set (``bench.seed``)
+are real, usable data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The platform's supplement requests: recorded with a deadline, answered with evidence, cancelled, overtaken."""
+"""The platform's supplement requests (``casework.appeals``): recorded with a deadline, answered with
+evidence, cancelled, overtaken.
+
+Beside tests/casework/test_appeals.py rather than in it: its ``url``, ``submitted`` and ``nothing_written``
+differ from that file's and from test_appeals_outcomes.py's."""
 
 from __future__ import annotations
 

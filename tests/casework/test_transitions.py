@@ -1,15 +1,25 @@
-"""The case state machine: every state x every transition, roles x transitions, guards."""
+"""The case's transitions (``casework.services.case_transition`` over the machine ``casework.transitions``
+reads): every state x every transition, roles x transitions, guards; two transitions of one case at the same
+moment (exactly one wins, the other gets 409); and the time spent in each state (one span per stay, written
+beside every transition, and the backfill from history)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
+import threading
 from typing import Any
 
 import pytest
+import time_machine
+from django.apps import apps
+from django.db import connections
+from django.utils import timezone
 
 from agency.errors import ConditionsUnmet, InvalidState, NotAllowed
-from cases.models import Case, CaseEvent, CaseState
+from cases.models import Case, CaseEvent, CaseState, CaseStateSpan
 from casework import services
-from tests.conftest import agree_fee
+from tests.conftest import agree_fee, requires_postgres
 from tests.recovery.helpers import waive_recovery_plan
 
 # Written out from the specification, not derived from the code, so a change to the
@@ -297,3 +307,130 @@ def test_transition_failure_changes_nothing(case_in, supervisor):
     case.refresh_from_db()
     assert case.state == "intake"
     assert list(CaseEvent.objects.filter(case=case).values_list("id", flat=True)) == before
+
+
+@requires_postgres
+# serialized_rollback: the flush after each transactional test would otherwise take the
+# rule profiles the data migrations seed with it.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("accept_case", {}), ("accept_case", {})),
+        (("accept_case", {}), ("decline", {"reason": "No grounds."})),
+    ],
+)
+def test_concurrent_transitions_one_wins(api, supervisor, manager, case_in, monkeypatch, first, second):
+    case = case_in("assessment")
+    # accept_case needs the client's accepted quote (billing).
+    agree_fee(case, supervisor=supervisor)
+    events_before = CaseEvent.objects.filter(case=case, kind="state_changed").count()
+
+    # Both requests must read the case (in state assessment) before either writes, so the
+    # loser is caught by the optimistic check on save, not by a later state check.
+    both_have_read = threading.Barrier(2, timeout=10)
+    original = services._visible_case
+
+    def read_then_wait(actor, case_id, **kwargs):
+        loaded = original(actor, case_id, **kwargs)
+        both_have_read.wait()
+        return loaded
+
+    monkeypatch.setattr(services, "_visible_case", read_then_wait)
+    responses: dict[str, int] = {}
+    bodies: dict[str, dict] = {}
+
+    def attempt(label, name, inputs, user):
+        try:
+            client = api(user)
+            response = client.post(
+                f"/api/v1/cases/{case.pk}/transitions/", {"transition": name, **inputs}, format="json"
+            )
+            responses[label], bodies[label] = response.status_code, response.data
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=attempt, args=("a", *first, supervisor)),
+        threading.Thread(target=attempt, args=("b", *second, manager)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(responses.values()) == [200, 409]
+    case.refresh_from_db()
+    winner, loser = (first, "b") if responses["a"] == 200 else (second, "a")
+    assert "changed while this request was processed" in bodies[loser]["error"]["message"]
+    assert case.state == {"accept_case": "evidence", "decline": "declined"}[winner[0]]
+    new_events = CaseEvent.objects.filter(case=case, kind="state_changed").count() - events_before
+    assert new_events == 1
+
+
+backfill = importlib.import_module("cases.migrations.0009_backfill_state_spans").backfill
+
+
+def _spans(case):
+    return list(CaseStateSpan.objects.filter(case=case).order_by("entered_at", "id").values_list("state", "seconds"))
+
+
+def test_a_new_case_has_one_open_span_in_intake(make_case, blossom_shop):
+    case = make_case(blossom_shop)
+
+    span = CaseStateSpan.objects.get(case=case)
+    assert (span.state, span.left_at, span.seconds) == (CaseState.INTAKE, None, None)
+    assert span.entered_at == case.created_at
+
+
+def test_each_transition_closes_the_stay_and_opens_the_next(make_case, blossom_shop, manager, supervisor):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        case = make_case(blossom_shop, assignee=manager)
+        clock.shift(dt.timedelta(hours=5))
+        services.case_transition(case_id=case.pk, name="start_assessment", actor=supervisor)
+        clock.shift(dt.timedelta(hours=30))
+        agree_fee(case, supervisor=supervisor)
+        services.case_transition(case_id=case.pk, name="accept_case", actor=supervisor)
+
+    assert _spans(case) == [
+        (CaseState.INTAKE, 5 * 3600),
+        (CaseState.ASSESSMENT, 30 * 3600),
+        (CaseState.EVIDENCE, None),
+    ]
+    assert CaseStateSpan.objects.filter(case=case, left_at__isnull=True).count() == 1
+
+
+def test_a_refused_transition_writes_no_span(make_case, blossom_shop, manager, supervisor):
+    case = make_case(blossom_shop, assignee=manager)
+    services.case_transition(case_id=case.pk, name="start_assessment", actor=supervisor)
+    before = _spans(case)
+
+    with pytest.raises(ConditionsUnmet):  # no accepted fee quote yet
+        services.case_transition(case_id=case.pk, name="accept_case", actor=supervisor)
+
+    assert _spans(case) == before
+
+
+def test_the_backfill_rebuilds_the_same_spans_from_history(make_case, blossom_shop, manager, supervisor):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        case = make_case(blossom_shop, assignee=manager)
+        clock.shift(dt.timedelta(hours=2))
+        services.case_transition(case_id=case.pk, name="start_assessment", actor=supervisor)
+        clock.shift(dt.timedelta(hours=3))
+        services.case_transition(case_id=case.pk, name="decline", actor=supervisor, reason="Genuine violation.")
+    written = _spans(case)
+    CaseStateSpan.objects.filter(case=case).delete()
+
+    backfill(apps, None)
+
+    assert (
+        _spans(case)
+        == written
+        == [
+            (CaseState.INTAKE, 2 * 3600),
+            (CaseState.ASSESSMENT, 3 * 3600),
+            (CaseState.DECLINED, None),
+        ]
+    )
