@@ -1,5 +1,8 @@
 """The client never sees an internal note, through any endpoint: every GET route is tried, including ones added later.
 
+A check across the whole API, so it lives here rather than beside ``casework.conversation`` (whose own
+tests, writing and reading notes and messages, are tests/casework/test_conversation.py).
+
 Routes are enumerated from the URL resolver, not listed by hand, so a portal endpoint
 added in a later issue is covered without touching this file. Path parameters are filled
 with the case's id (right after ``cases/``) or with the id of any row that belongs to the
