@@ -101,7 +101,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("cases.urls_assignment")),
     path("", include("cases.urls_conversation")),
     path("", include("cases.urls_appeals")),
-    path("", include("billing.urls")),
+    path("", include("billing.api.urls")),
     path("", include("recovery.urls")),
     path("", include("reports.urls")),
     path("", include(router.urls)),

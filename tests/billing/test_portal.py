@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from billing import services
+from billing.api.portal import quote_explanation
 from billing.models import FeeQuote, QuoteStatus
-from billing.portal import quote_explanation
 from cases.assessment import assessment_record, order_causes_set
 from cases.models import CaseEvent
 from casework import services as case_services

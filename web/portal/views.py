@@ -27,8 +27,8 @@ from agency.accounts.models import User
 from agency.errors import DomainError, NotFound
 from billing import selectors as billing_selectors
 from billing import services as billing_services
+from billing.api.portal import quote_explanation
 from billing.models import QuoteStatus
-from billing.portal import quote_explanation
 from cases import selectors as case_selectors
 from cases.models import Case, CaseState
 from cases.portal.conversation import author_name_for_client

@@ -16,10 +16,11 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agency.accounts.models import User
 from agency.api.permissions import IsClientUser, current_user
 from agency.api.schema import CONFLICT_RESPONSES
-from billing import selectors, services
-from billing.api import QuoteDecisionInputSerializer
+from billing import selectors
+from billing.api.base import QuoteDecisionInputSerializer, QuoteDecisionView
 from billing.models import FeeModel, FeeQuote, QuoteStatus
 from cases.models import CaseState
 from cases.selectors import portal_case_get
@@ -116,20 +117,14 @@ class PortalCaseQuotesView(GenericAPIView[Any]):
         return self.get_paginated_response(data)
 
 
-class _PortalQuoteDecisionView(GenericAPIView[Any]):
+class _PortalQuoteDecisionView(QuoteDecisionView):
     permission_classes = [IsClientUser]
     serializer_class = PortalQuoteSerializer
-    accept = True
 
-    def post(self, request: Request, pk: int) -> Response:
-        user = current_user(request)
-        data = QuoteDecisionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        decide = services.quote_accept if self.accept else services.quote_reject
-        decide(quote_id=pk, actor=user, **data.validated_data)
-        quote = selectors.quote_for_client(user=user, quote_id=pk)
+    def decided(self, user: User, quote_id: int) -> Any:
+        quote = selectors.quote_for_client(user=user, quote_id=quote_id)
         case = portal_case_get(user=user, case_id=quote.case_id)
-        return Response(PortalQuoteSerializer(quote, context={"case_state": case.state}).data)
+        return PortalQuoteSerializer(quote, context={"case_state": case.state}).data
 
 
 class PortalQuoteAcceptView(_PortalQuoteDecisionView):

@@ -2,7 +2,9 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from billing.api import (
+import agency.api.converters  # noqa: F401  (registers <id:...>)
+from billing.api.portal import PortalCaseQuotesView, PortalQuoteAcceptView, PortalQuoteRejectView
+from billing.api.staff import (
     CaseAssessmentView,
     CaseOrderCausesView,
     CaseQuotesView,
@@ -10,9 +12,7 @@ from billing.api import (
     QuoteRejectView,
     QuoteWithdrawView,
 )
-from billing.portal import PortalCaseQuotesView, PortalQuoteAcceptView, PortalQuoteRejectView
 
-# The <id:...> converter is registered by agency.urls before it includes this module.
 urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/<id:case_id>/assessment/", CaseAssessmentView.as_view(), name="case-assessment"),
     path(

@@ -2,7 +2,7 @@
 
 The assessment lives in the cases app (cases.assessment) but is served here, beside the
 quotes that follow from it: together they are step 2 of the agency's process. Nothing on
-these endpoints is ever shown in the portal (billing.portal has the client's view of quotes).
+these endpoints is ever shown in the portal (billing.api.portal has the client's view of quotes).
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agency.accounts.models import User
 from agency.api.fields import DateTimeField, StrictBooleanField
 from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from billing import selectors, services
+from billing.api.base import QuoteDecisionInputSerializer, QuoteDecisionView
 from billing.models import FeeModel, FeeQuote
 from cases import assessment as assessment_service
 from cases.api.serializers import UserRefSerializer
@@ -223,17 +225,6 @@ class QuoteWithdrawInputSerializer(serializers.Serializer[dict[str, Any]]):
     reason = serializers.CharField(max_length=services.DECISION_NOTE_LIMIT, allow_blank=True, default="")
 
 
-class QuoteDecisionInputSerializer(serializers.Serializer[dict[str, Any]]):
-    note = serializers.CharField(max_length=services.DECISION_NOTE_LIMIT, allow_blank=True, default="")
-    expected_version = serializers.IntegerField(
-        min_value=1,
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="The quote version the client was shown; 409 if a newer one has replaced it.",
-    )
-
-
 class StaffQuoteDecisionInputSerializer(QuoteDecisionInputSerializer):
     note = serializers.CharField(
         max_length=services.DECISION_NOTE_LIMIT,
@@ -281,17 +272,13 @@ class QuoteWithdrawView(GenericAPIView[Any]):
         return Response(QuoteSerializer(selectors.quote_for_staff(user=current_user(request), quote_id=pk)).data)
 
 
-class _StaffQuoteDecisionView(GenericAPIView[Any]):
+class _StaffQuoteDecisionView(QuoteDecisionView):
     permission_classes = [IsAgencyStaff]
     serializer_class = QuoteSerializer
-    accept = True
+    input_serializer = StaffQuoteDecisionInputSerializer
 
-    def post(self, request: Request, pk: int) -> Response:
-        data = StaffQuoteDecisionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        decide = services.quote_accept if self.accept else services.quote_reject
-        decide(quote_id=pk, actor=current_user(request), **data.validated_data)
-        return Response(QuoteSerializer(selectors.quote_for_staff(user=current_user(request), quote_id=pk)).data)
+    def decided(self, user: User, quote_id: int) -> Any:
+        return QuoteSerializer(selectors.quote_for_staff(user=user, quote_id=quote_id)).data
 
 
 class QuoteAcceptView(_StaffQuoteDecisionView):
