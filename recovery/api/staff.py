@@ -19,6 +19,7 @@ from agency.organisations.models import Platform
 from cases.api.serializers import UserRefSerializer
 from cases.reasons import ReasonCode, reason_code_or_none
 from recovery import selectors, services
+from recovery.api.base import check_in_day, task_overdue
 from recovery.models import RecoveryTask, RecoveryTemplate, RecoveryTemplateTask, TaskOwner, TaskStatus
 from workflows import selectors as deadline_selectors
 from workflows.deadlines import deadline_closing_reason, deadline_label
@@ -190,8 +191,7 @@ class RecoveryTaskSerializer(serializers.ModelSerializer[RecoveryTask]):
         read_only_fields = fields
 
     def get_overdue(self, task: RecoveryTask) -> bool:
-        today = self.context.get("today") or selectors.business_today()
-        return task.status != TaskStatus.DONE and task.due_date < today
+        return task_overdue(task, self.context)
 
 
 class CheckInSerializer(serializers.ModelSerializer[Deadline]):
@@ -235,8 +235,7 @@ class CheckInSerializer(serializers.ModelSerializer[Deadline]):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_day(self, deadline: Deadline) -> int | None:
-        day = (deadline.basis or {}).get("day")
-        return day if isinstance(day, int) else None
+        return check_in_day(deadline)
 
     def get_title(self, deadline: Deadline) -> str:
         return deadline_label(deadline)

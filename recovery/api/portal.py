@@ -14,6 +14,7 @@ from agency.api.fields import DateTimeField
 from agency.api.permissions import IsClientUser, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from recovery import selectors, services
+from recovery.api.base import check_in_day, task_overdue
 from recovery.models import RecoveryTask, TaskOwner, TaskStatus
 from workflows.deadlines import deadline_label
 from workflows.models import Deadline
@@ -45,8 +46,7 @@ class PortalTaskSerializer(serializers.ModelSerializer[RecoveryTask]):
         return task.owner == TaskOwner.CLIENT
 
     def get_overdue(self, task: RecoveryTask) -> bool:
-        today = self.context.get("today") or selectors.business_today()
-        return task.status != TaskStatus.DONE and task.due_date < today
+        return task_overdue(task, self.context)
 
 
 class PortalCheckInSerializer(serializers.ModelSerializer[Deadline]):
@@ -60,8 +60,7 @@ class PortalCheckInSerializer(serializers.ModelSerializer[Deadline]):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_day(self, deadline: Deadline) -> int | None:
-        day = (deadline.basis or {}).get("day")
-        return day if isinstance(day, int) else None
+        return check_in_day(deadline)
 
     def get_title(self, deadline: Deadline) -> str:
         return deadline_label(deadline)
