@@ -2,11 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+
+from django.dispatch import Signal
 
 from agency.accounts.models import User
 from cases.models import Case, CaseEvent, EventKind
 from cases.reasons import Reason, reason_fields
+
+# Sent with ``events`` (the CaseEvents just written, in order), inside the transaction that
+# wrote them, so that what the apps above derive from history (the integrations' outbox)
+# commits or rolls back with it. Receivers connect when their app is ready; a receiver
+# that raises aborts the change, as a failed write would.
+case_events_recorded = Signal()
+
+# The rows recorded inside history_batch(), written when it ends.
+_pending: ContextVar[list[CaseEvent] | None] = ContextVar("case_history_pending", default=None)
+
+
+@contextmanager
+def history_batch() -> Iterator[None]:
+    """Write the history rows recorded inside the block in one INSERT when it ends, in order.
+
+    For a step that writes many rows (a transition: its state change, the deadlines it
+    meets and starts, the outcome); use it inside the step's transaction. Rows recorded
+    inside have no id until the block ends. Nothing is written if the block raises;
+    a nested block leaves the writing to the outermost.
+    """
+    if _pending.get() is not None:
+        yield
+        return
+    pending: list[CaseEvent] = []
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    _write(pending)
+
+
+def _write(events: list[CaseEvent]) -> None:
+    if not events:
+        return
+    if len(events) == 1:
+        events[0].save()
+    else:
+        CaseEvent.objects.bulk_create(events)
+    case_events_recorded.send(sender=CaseEvent, events=events)
+
 
 # Kinds a client sees in the portal timeline. Assignment and detail corrections are the
 # agency's internal bookkeeping; creation, order counts and state changes are the client's
@@ -58,14 +104,15 @@ def record_case_event(
 ) -> CaseEvent:
     """Append one history row; call inside the transaction that made the change.
 
-    Also writes the matching outbox event (integrations.events), if the kind has one.
+    Then sends ``case_events_recorded``: integrations writes the matching outbox event.
+    Inside history_batch() the row is written when the batch ends.
     Whether the client sees it follows the kind, unless the caller decides per row (a
     deadline event is the client's business only for the deadlines the client acts on).
     ``reason`` is what a person typed, or a ``SystemReason`` (cases.reasons), stored as its
     code and values so that each reader gets it in their own language.
     """
     typed, code, params = reason_fields(reason)
-    event = CaseEvent.objects.create(
+    event = CaseEvent(
         case=case,
         actor=actor,
         kind=kind,
@@ -76,9 +123,9 @@ def record_case_event(
         reason_params=params,
         client_visible=kind in CLIENT_VISIBLE_KINDS if client_visible is None else client_visible,
     )
-    # The domain event for integrations goes into the outbox in this same transaction.
-    # Imported here: integrations builds on cases.
-    from integrations.events import event_from_case_event
-
-    event_from_case_event(event)
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(event)
+    else:
+        _write([event])
     return event

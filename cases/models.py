@@ -14,7 +14,6 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from agency.organisations.models import Platform
 from cases.permissions import CASE_WORKERS, INTAKE_AND_CASE_WORKERS, client_of_case_or_supervisor, staff_roles
-from casework import conditions
 from evidence.kinds import EvidenceKind
 
 
@@ -268,13 +267,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # --- Transitions ---------------------------------------------------------------
     # ``custom["label"]`` is the action's name for people; ``custom["requires"]`` names
     # the inputs it needs from the caller, and the service reports a missing one as an
-    # unmet condition alongside the guards.
+    # unmet condition alongside the guards. The guards, and everything a transition does
+    # beyond moving the state, are declared with its steps in casework.transitions: take
+    # a transition through casework.transitions.case_transition, never by calling these.
 
     @transition(
         field=state,
         source=CaseState.INTAKE,
         target=CaseState.ASSESSMENT,
-        conditions=[conditions.has_assignee, conditions.has_flagged_orders],
         permission=staff_roles(*INTAKE_AND_CASE_WORKERS),
         custom={"label": _("Start assessment")},
     )
@@ -295,7 +295,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=CaseState.ASSESSMENT,
         target=CaseState.EVIDENCE,
-        conditions=[conditions.quote_accepted],
         permission=staff_roles(*CASE_WORKERS),
         custom={"label": _("Accept the case")},
     )
@@ -306,7 +305,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=CaseState.EVIDENCE,
         target=CaseState.SUBMITTED,
-        conditions=[conditions.attempts_remain, conditions.evidence_complete],
         permission=staff_roles(*CASE_WORKERS),
         custom={"label": _("Submit the appeal")},
     )
@@ -328,7 +326,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=CaseState.RESOLVED,
         target=CaseState.EVIDENCE,
-        conditions=[conditions.outcome_not_accepted, conditions.attempts_remain],
         permission=staff_roles(*CASE_WORKERS),
         custom={"label": _("Appeal again")},
     )
@@ -349,7 +346,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[CaseState.RESOLVED, CaseState.REPUTATION_RECOVERY],
         target=CaseState.CLOSED,
-        conditions=[conditions.recovery_plan_finished],
         permission=staff_roles(*CASE_WORKERS),
         custom={"label": _("Close")},
     )

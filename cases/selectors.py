@@ -42,15 +42,22 @@ def case_visible_to(user: User) -> QuerySet[Case]:
     return queryset if scope is None else queryset.filter(scope)
 
 
-def case_for_actor(*, actor: User, case_id: int, lock: bool = False) -> Case:
+# What the case's answers show alongside it (case_get, and a transition's answer).
+CASE_RELATED = ("organisation", "shop", "assignee", "rule_profile", "created_by")
+
+
+def case_for_actor(*, actor: User, case_id: int, lock: bool = False, related: bool = False) -> Case:
     """The case, if ``actor`` may see it (404 otherwise, whether it exists or not).
 
     ``lock`` takes the row FOR NO KEY UPDATE: writers of the case take turns, while rows
     that merely reference it (history, deadlines, alerts) can still be inserted, so the
     deadline sweep, which locks a deadline and then writes history, never deadlocks with
-    a request that locked the case and then its deadlines.
+    a request that locked the case and then its deadlines. ``related`` loads what an
+    answer about the case shows with it, in the same query.
     """
     queryset = case_visible_to(actor).filter(pk=case_id)
+    if related:
+        queryset = queryset.select_related(*CASE_RELATED)
     if lock:
         queryset = queryset.select_for_update(of=("self",), no_key=True)
     case = queryset.first()

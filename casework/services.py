@@ -12,16 +12,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition
 
 from agency.accounts.models import Role, User
-from agency.errors import ConditionsUnmet, Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
+from agency.errors import Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
 from agency.organisations.models import Shop
 from cases.history import record_case_event
 from cases.models import (
     EDITABLE_STATES,
     OPEN_STATES,
-    TERMINAL_STATES,
     Case,
     CaseState,
     CaseStateSpan,
@@ -30,13 +28,12 @@ from cases.models import (
     OrderResult,
     PlatformRuleProfile,
     ReferenceSequence,
-    SupplementRequest,
-    SupplementStatus,
 )
 from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS, CASE_WORKERS
 from cases.selectors import case_for_actor
-from casework import appeals, assignment
-from casework import transitions as case_transitions
+from casework import assignment
+from casework.transitions import case_transition, transitions_for
+from evidence.deadlines import chat_evidence_sync
 from workflows import deadlines
 
 
@@ -149,7 +146,10 @@ def case_create(
         raise
     record_case_event(case=case, actor=actor, kind=EventKind.CREATED, new_value={"reference": case.reference})
     CaseStateSpan.objects.create(case=case, state=case.state, entered_at=now)
-    deadlines.on_case_created(case, actor=actor)
+    # Its appeal window, its intake SLA and, once orders exist, its chat evidence.
+    deadlines.appeal_window_sync(case, actor=actor)
+    deadlines.stage_sla_start(case, actor=actor)
+    chat_evidence_sync(case, actor=actor)
     if flagged_orders:
         _add_orders(case=case, actor=actor, orders=flagged_orders)
     assignment.auto_assign_at_intake(case=case, actor=actor)
@@ -217,7 +217,7 @@ def case_update_details(*, case_id: int, actor: User, changes: Mapping[str, Any]
         if set(new) & DEADLINE_FIELDS:
             deadlines.appeal_window_sync(case, actor=actor)
         if "rule_profile" in new:
-            deadlines.chat_evidence_sync(case, actor=actor)
+            chat_evidence_sync(case, actor=actor)
     return case
 
 
@@ -335,7 +335,7 @@ def _add_orders(
             **(event_values or {}),
         },
     )
-    deadlines.chat_evidence_sync(case, actor=actor)
+    chat_evidence_sync(case, actor=actor)
     return created
 
 
@@ -407,145 +407,8 @@ def flagged_order_set_excluded(
         new_value={"order": order.pk, "platform_order_id": order.platform_order_id},
         reason=reason,
     )
-    deadlines.chat_evidence_sync(case, actor=actor)
+    chat_evidence_sync(case, actor=actor)
     return order
-
-
-def _state_span_move(case: Case, old_state: str) -> None:
-    """Close the span of the state the case left and open one for the state it entered."""
-    now = case.state_changed_at
-    open_span = CaseStateSpan.objects.filter(case_id=case.pk, left_at__isnull=True).first()
-    if open_span is not None:
-        open_span.left_at = now
-        open_span.seconds = max(0, int((now - open_span.entered_at).total_seconds()))
-        open_span.save(update_fields=["left_at", "seconds"])
-    CaseStateSpan.objects.create(case=case, state=case.state, entered_at=now)
-
-
-def case_transition(
-    *,
-    case_id: int,
-    name: str,
-    actor: User,
-    reason: str = "",
-    outcome: str = "",
-    expected_state: str = "",
-    order_results: Sequence[Mapping[str, Any]] | None = None,
-    default_result: str = "",
-    outcome_note: str = "",
-) -> Case:
-    """Take one state-machine transition, or explain exactly why it cannot be taken.
-
-    1. Load the case through the actor's scope (404 if they cannot see it).
-    2. Refuse a transition name the machine does not know (400), a role without
-       permission (403), a state it cannot leave by this transition or a case that moved
-       on since the caller looked (409), and unmet guards or missing inputs (400, all of
-       them listed).
-       ``record_outcome`` takes ``outcome`` for the whole attempt, or ``order_results``
-       (with ``default_result``) per order; the case's outcome is derived (casework.appeals).
-    3. Call the django-fsm transition, save, and write the history row in one transaction.
-       No row lock is taken: ConcurrentTransitionMixin makes the UPDATE conditional on
-       the state it read, so a concurrent transition that got there first turns this one
-       into a 409 and rolls everything back.
-    """
-    spec = case_transitions.get(name)
-    with transaction.atomic():
-        case = _visible_case(actor, case_id)
-        if expected_state and case.state != expected_state:
-            raise InvalidState(
-                _("The case is no longer in the state you expected."),
-                details={"state": case.state, "expected_state": expected_state},
-            )
-        if not spec.has_permission(case, actor):
-            raise NotAllowed()
-        if not spec.possible_from(case.state):
-            raise InvalidState(
-                _("“%(action)s” is not possible while the case is in the state “%(state)s”.")
-                % {"action": spec.label, "state": CaseState(case.state).label},
-                details={"state": case.state, "allowed_from": list(spec.sources)},
-            )
-        inputs = {"reason": reason.strip(), "outcome": outcome}
-        outcome_plan = None
-        if name == "record_outcome" and (outcome or order_results is not None):
-            outcome_plan = appeals.outcome_resolve(
-                case=case, outcome=outcome, results=order_results, default_result=default_result
-            )
-            inputs["outcome"] = outcome_plan.attempt_outcome
-        unmet = spec.unmet_conditions(case, inputs)
-        if unmet:
-            raise ConditionsUnmet(details={"unmet_conditions": unmet})
-
-        old_state = case.state
-        getattr(case, name)(**{key: inputs[key] for key in spec.requires})
-        case.state_changed_at = timezone.now()
-        if outcome_plan is not None:
-            appeals.outcome_apply_to_case(case, outcome_plan)
-        try:
-            case.save(update_fields=Case.TRANSITION_FIELDS)
-        except ConcurrentTransition as exc:
-            raise InvalidState(_("The case changed while this request was processed; reload and try again.")) from exc
-        new_value: dict[str, Any] = {"state": case.state, "transition": name}
-        _state_span_move(case, old_state)
-        if outcome_plan is not None:
-            new_value.update(
-                outcome=case.outcome,
-                attempt=outcome_plan.attempt.number,
-                attempt_outcome=outcome_plan.attempt_outcome,
-                orders_cleared=case.orders_cleared,
-                orders_upheld=case.orders_upheld,
-                points_restored=case.points_restored,
-            )
-        if name == "submit_appeal":
-            # Imported here: evidence builds on cases, and only this step needs it back.
-            from evidence.submission import appeal_attempt_record
-
-            attempt = appeal_attempt_record(case=case, actor=actor)
-            new_value.update(attempt=attempt.number, evidence_items=len(attempt.manifest))
-        record_case_event(
-            case=case,
-            actor=actor,
-            kind=EventKind.STATE_CHANGED,
-            old_value={"state": old_state},
-            new_value=new_value,
-            reason=inputs["reason"],
-        )
-        if outcome_plan is not None:
-            # After the state change, so that history (and the client's timeline) reads
-            # "the platform decided" before the per-order detail.
-            appeals.outcome_write(case=case, plan=outcome_plan, actor=actor, note=outcome_note)
-        deadlines.on_state_changed(case, actor=actor, old_state=old_state, transition=name)
-        if case.state in TERMINAL_STATES:
-            # Their deadlines were just cancelled with the case's; the requests follow.
-            SupplementRequest.objects.filter(case_id=case.pk, status=SupplementStatus.OPEN).update(
-                status=SupplementStatus.CANCELLED
-            )
-        if name == "record_outcome":
-            # Imported here: billing and recovery build on cases.
-            from billing.fees import amount_due_update
-
-            amount_due_update(case=case, actor=actor)
-        if name == "start_recovery":
-            from recovery.services import plan_start
-
-            plan_start(case=case, actor=actor)
-    return case
-
-
-def transitions_for(*, case: Case, actor: User) -> list[dict[str, Any]]:
-    """The transitions ``actor`` may take from the case's state now, with what is unmet."""
-    available = []
-    for spec in case_transitions.all_transitions():
-        if spec.possible_from(case.state) and spec.has_permission(case, actor):
-            available.append(
-                {
-                    "name": spec.name,
-                    "label": spec.label,
-                    "target": spec.target,
-                    "requires": list(spec.requires),
-                    "unmet_conditions": spec.unmet_conditions(case, None),
-                }
-            )
-    return available
 
 
 __all__ = [

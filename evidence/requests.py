@@ -22,9 +22,9 @@ from agency.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from cases.history import record_case_event
 from cases.models import OPEN_STATES, Case, EventKind, FlaggedOrder
 from cases.selectors import case_for_actor, case_visible_to, portal_case_list
+from evidence import deadlines as evidence_deadlines
 from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceItem, EvidenceRequest, EvidenceRequestItem, RequestStatus
-from workflows import deadlines
 
 # Who may ask the client for evidence: the people who work the evidence.
 REQUESTERS = (Role.CASE_MANAGER, Role.EVIDENCE_REVIEWER, Role.SUPERVISOR, Role.ADMINISTRATOR)
@@ -88,7 +88,7 @@ def evidence_request_create(
     arrived = EvidenceItem.objects.active().filter(case_id=case.pk).exclude(review_state="rejected")
     _fulfil(case=case, actor=actor, uploads=arrived, request_ids=[request.pk])
     request.refresh_from_db()
-    deadlines.evidence_request_sync(case, request, actor=actor)
+    evidence_deadlines.evidence_request_sync(case, request, actor=actor)
     return request
 
 
@@ -113,7 +113,7 @@ def evidence_request_cancel(*, request_id: int, actor: User, reason: str) -> Evi
         new_value={"request": request.pk},
         reason=reason.strip(),
     )
-    deadlines.evidence_request_sync(request.case, request, actor=actor)
+    evidence_deadlines.evidence_request_sync(request.case, request, actor=actor)
     return request
 
 
@@ -151,7 +151,7 @@ def _fulfil(
         record_case_event(
             case=case, actor=actor, kind=EventKind.EVIDENCE_REQUEST_FULFILLED, new_value={"request": request.pk}
         )
-        deadlines.evidence_request_sync(case, request, actor=actor)
+        evidence_deadlines.evidence_request_sync(case, request, actor=actor)
     return [request.pk for request in complete]
 
 
@@ -169,7 +169,7 @@ def request_items_fulfil(*, item: EvidenceItem, actor: User) -> list[int]:
             )
     completed = _fulfil(case=item.case, actor=actor, uploads=[item])
     if item.kind == EvidenceKind.CHAT_LOG:
-        deadlines.chat_evidence_sync(item.case, actor=actor)
+        evidence_deadlines.chat_evidence_sync(item.case, actor=actor)
     return completed
 
 
@@ -191,9 +191,9 @@ def request_items_reopen(*, item: EvidenceItem, actor: User) -> list[int]:
             kind=EventKind.EVIDENCE_REQUESTED,
             new_value={"request": request.pk, "reopened": True, "due_at": request.due_at.isoformat()},
         )
-        deadlines.evidence_request_sync(item.case, request, actor=actor)
+        evidence_deadlines.evidence_request_sync(item.case, request, actor=actor)
     if item.kind == EvidenceKind.CHAT_LOG:
-        deadlines.chat_evidence_sync(item.case, actor=actor)
+        evidence_deadlines.chat_evidence_sync(item.case, actor=actor)
     return sorted(reopened)
 
 

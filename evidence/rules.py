@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from evidence.kinds import DEFAULT_REQUIRED_EVIDENCE, EvidenceKind
@@ -79,16 +80,13 @@ class EvidenceSummary:
         }
 
 
-def evidence_summary(case: Case) -> EvidenceSummary:
-    """Per case: orders complete, incomplete and excluded, and missing items by kind (two queries)."""
-    from cases.models import FlaggedOrder
-
-    required = required_evidence(case)
-    accepted = accepted_kinds(case.pk)
+def _summarise(
+    required: dict[str, list[str]], accepted: dict[int, set[str]], orders: Iterable[tuple[int, str, Any]]
+) -> EvidenceSummary:
+    """The rule itself: per order in the appeal, the required kinds it has no accepted item of."""
     summary = EvidenceSummary()
     missing: Counter[str] = Counter()
-    rows = FlaggedOrder.objects.filter(case_id=case.pk).values_list("id", "goods_type", "excluded_at")
-    for order_id, goods_type, excluded_at in rows.iterator(chunk_size=5000):
+    for order_id, goods_type, excluded_at in orders:
         summary.orders_total += 1
         if excluded_at is not None:
             summary.orders_excluded += 1
@@ -105,16 +103,84 @@ def evidence_summary(case: Case) -> EvidenceSummary:
     return summary
 
 
+def evidence_summary(case: Case) -> EvidenceSummary:
+    """Per case: orders complete, incomplete and excluded, and missing items by kind (two queries)."""
+    from cases.models import FlaggedOrder
+
+    rows = FlaggedOrder.objects.filter(case_id=case.pk).values_list("id", "goods_type", "excluded_at")
+    return _summarise(required_evidence(case), accepted_kinds(case.pk), rows.iterator(chunk_size=5000))
+
+
+def gaps_of(summary: EvidenceSummary) -> list[dict[str, Any]]:
+    if summary.orders_in_appeal == 0:
+        return [{"kind": "orders", "orders": 0}]
+    return [{"kind": kind, "orders": count} for kind, count in summary.missing_by_kind.items()]
+
+
+@dataclass
+class EvidenceSnapshot:
+    """The case's accepted evidence and its orders, read once: the rule, and what an appeal would carry.
+
+    ``items`` are the accepted, counting items (``id``, ``order_id``, ``kind``, ``sha256``,
+    ``size``, ``original_name``) in the order an appeal's manifest lists them; ``orders``
+    maps each flagged order to whether it is in an appeal now (not excluded, not cleared by
+    an earlier attempt).
+    """
+
+    summary: EvidenceSummary
+    items: list[dict[str, Any]]
+    appealed_orders: set[int]
+
+    @property
+    def gaps(self) -> list[dict[str, Any]]:
+        return gaps_of(self.summary)
+
+    def manifest_items(self) -> list[dict[str, Any]]:
+        """The items an appeal sends: case-level ones, and those of orders it appeals."""
+        return [item for item in self.items if item["order_id"] is None or item["order_id"] in self.appealed_orders]
+
+
+def evidence_snapshot(case: Case, *, lock: bool = False) -> EvidenceSnapshot:
+    """Read the case's accepted evidence and its orders once (two queries, however many orders).
+
+    With ``lock`` the items are taken FOR UPDATE first, so that no review or removal can
+    change what the rule saw before the transaction that submits them commits. Call it
+    after the case's row is locked (the lock order is the case, then its evidence).
+    """
+    from cases.models import FlaggedOrder, OrderResult
+    from evidence.models import EvidenceItem, ReviewState
+
+    items = (
+        EvidenceItem.objects.active()
+        .filter(case_id=case.pk, review_state=ReviewState.ACCEPTED)
+        .order_by("order_id", "kind", "id")
+    )
+    if lock:
+        items = items.select_for_update(of=("self",))
+    rows = list(items.values("id", "order_id", "kind", "sha256", "size", "original_name"))
+    accepted: dict[int, set[str]] = {}
+    for row in rows:
+        if row["order_id"] is not None:
+            accepted.setdefault(row["order_id"], set()).add(row["kind"])
+    orders = list(
+        FlaggedOrder.objects.filter(case_id=case.pk).values_list("id", "goods_type", "excluded_at", "outcome")
+    )
+    appealed = {
+        order_id
+        for order_id, _goods, excluded_at, outcome in orders
+        if excluded_at is None and outcome in ("", OrderResult.UPHELD)
+    }
+    summary = _summarise(required_evidence(case), accepted, (order[:3] for order in orders))
+    return EvidenceSnapshot(summary=summary, items=rows, appealed_orders=appealed)
+
+
 def evidence_gaps(case: Case) -> list[dict[str, Any]]:
     """What the case still lacks before submission, as [{kind, orders}] (empty when ready).
 
     An appeal needs at least one order in it: a case whose orders are all excluded has a
     gap of kind ``orders`` with zero orders.
     """
-    summary = evidence_summary(case)
-    if summary.orders_in_appeal == 0:
-        return [{"kind": "orders", "orders": 0}]
-    return [{"kind": kind, "orders": count} for kind, count in summary.missing_by_kind.items()]
+    return gaps_of(evidence_summary(case))
 
 
 # --- Order-list filters ---------------------------------------------------------------------
@@ -175,15 +241,18 @@ def chat_evidence_status(case: Case) -> dict[str, Any]:
     missing = FlaggedOrder.objects.filter(
         case_id=case.pk, excluded_at__isnull=True, goods_type__in=_needs_chat(case)
     ).exclude(_has_item(EvidenceKind.CHAT_LOG, accepted_only=False))
-    earliest = (
-        missing.filter(order_time__gte=now - lookback).order_by("order_time").values_list("order_time", flat=True)[:1]
+    ahead = Q(order_time__gte=now - lookback)
+    counts = missing.aggregate(
+        earliest=Min("order_time", filter=ahead),
+        orders_missing=Count("id", filter=ahead),
+        orders_past_deadline=Count("id", filter=~ahead),
     )
-    earliest_time = next(iter(earliest), None)
+    earliest_time = counts["earliest"]
     return {
         "lookback_days": lookback.days,
         "next_deadline": earliest_time + lookback if earliest_time else None,
-        "orders_missing": missing.filter(order_time__gte=now - lookback).count(),
-        "orders_past_deadline": missing.filter(order_time__lt=now - lookback).count(),
+        "orders_missing": counts["orders_missing"],
+        "orders_past_deadline": counts["orders_past_deadline"],
     }
 
 

@@ -9,4 +9,8 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI description of the Api-Key scheme with drf-spectacular.
-        from integrations import schema  # noqa: F401
+        # Connects the receiver that writes each case history row's events into the outbox.
+        from integrations import (
+            events,  # noqa: F401
+            schema,  # noqa: F401
+        )

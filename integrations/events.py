@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection, transaction
+from django.dispatch import receiver
 
+from cases.history import case_events_recorded
 from cases.models import Case, CaseEvent, EventKind
 from integrations.models import EventType, OutboxEvent
 
@@ -34,10 +36,14 @@ KIND_TO_EVENT: dict[str, str] = {
     # Never: NOTE_ADDED and ASSESSMENT_RECORDED are internal, and an organisation's
     # integration (a client) must not learn of them.
 }
-TRANSITION_EVENTS: dict[str, str] = {
-    "submit_appeal": EventType.APPEAL_SUBMITTED,
-    "record_outcome": EventType.OUTCOME_RECORDED,
-}
+# Transition name -> the event types its state change adds after case.state_changed. Filled
+# by the layer that declares each transition's steps (casework.transitions), through
+# transition_events_register, so that a transition's effects are declared in one place.
+TRANSITION_EVENTS: dict[str, tuple[str, ...]] = {}
+
+
+def transition_events_register(transition: str, event_types: tuple[str, ...]) -> None:
+    TRANSITION_EVENTS[transition] = tuple(event_types)
 
 
 def event_types_for(case_event: CaseEvent) -> list[str]:
@@ -47,9 +53,7 @@ def event_types_for(case_event: CaseEvent) -> list[str]:
         return []
     types = [first]
     if case_event.kind == EventKind.STATE_CHANGED and isinstance(case_event.new_value, dict):
-        extra = TRANSITION_EVENTS.get(str(case_event.new_value.get("transition", "")))
-        if extra:
-            types.append(extra)
+        types.extend(TRANSITION_EVENTS.get(str(case_event.new_value.get("transition", "")), ()))
     return types
 
 
@@ -68,8 +72,8 @@ def case_snapshot(case: Case) -> dict[str, Any]:
     }
 
 
-def _next_sequence(case: Case) -> int:
-    """Take the case's next event number.
+def _next_sequences(case: Case, count: int) -> range:
+    """Take the case's next ``count`` event numbers.
 
     The UPDATE locks the case row until the transaction ends, so a second transaction
     writing an event for the same case waits here: sequence numbers are handed out, and
@@ -77,14 +81,35 @@ def _next_sequence(case: Case) -> int:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE cases_case SET event_sequence = event_sequence + 1 WHERE id = %s RETURNING event_sequence",
-            [case.pk],
+            "UPDATE cases_case SET event_sequence = event_sequence + %s WHERE id = %s RETURNING event_sequence",
+            [count, case.pk],
         )
         row = cursor.fetchone()
-    sequence = int(row[0])
+    last = int(row[0])
     # Keep the instance in step, so that a later full save() of it does not write the old number back.
-    case.event_sequence = sequence
-    return sequence
+    case.event_sequence = last
+    return range(last - count + 1, last + 1)
+
+
+def _outbox_events(case: Case, typed: list[tuple[str, Any, Any]]) -> list[OutboxEvent]:
+    """Write one outbox event per (type, values, occurred_at) for a case, numbered in order."""
+    events = [
+        OutboxEvent(
+            type=type_,
+            case=case,
+            organisation_id=case.organisation_id,
+            sequence=sequence,
+            occurred_at=occurred_at,
+            data={"case": case_snapshot(case), "values": values},
+        )
+        for sequence, (type_, values, occurred_at) in zip(_next_sequences(case, len(typed)), typed, strict=True)
+    ]
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    else:
+        OutboxEvent.objects.bulk_create(events)
+    _dispatch_on_commit()
+    return events
 
 
 def outbox_event_write(*, case: Case, type: str, values: Any, occurred_at: Any) -> OutboxEvent:
@@ -93,16 +118,7 @@ def outbox_event_write(*, case: Case, type: str, values: Any, occurred_at: Any) 
     Once that transaction commits, a dispatcher run is queued; beat runs one every few
     seconds as well, so an event whose task is lost (broker restart) still goes out.
     """
-    event = OutboxEvent.objects.create(
-        type=type,
-        case=case,
-        organisation_id=case.organisation_id,
-        sequence=_next_sequence(case),
-        occurred_at=occurred_at,
-        data={"case": case_snapshot(case), "values": values},
-    )
-    _dispatch_on_commit()
-    return event
+    return _outbox_events(case, [(type, values, occurred_at)])[0]
 
 
 def _dispatch_on_commit() -> None:
@@ -118,18 +134,23 @@ def _dispatch_on_commit() -> None:
     transaction.on_commit(queue_dispatch, robust=True)
 
 
+@receiver(case_events_recorded, dispatch_uid="integrations.outbox")
+def outbox_from_history(sender: Any, events: list[CaseEvent], **kwargs: Any) -> None:
+    """The history rows just written write their outbox events in the same transaction."""
+    by_case: dict[int, tuple[Case, list[tuple[str, Any, Any]]]] = {}
+    for case_event in events:
+        for event_type in event_types_for(case_event):
+            entry = by_case.setdefault(case_event.case_id, (case_event.case, []))
+            entry[1].append((event_type, case_event.new_value, case_event.created_at))
+    for case, typed in by_case.values():
+        _outbox_events(case, typed)
+
+
 def event_from_case_event(case_event: CaseEvent) -> list[OutboxEvent]:
     """Write the outbox event(s) for one case history row; other kinds write nothing.
 
     The event carries the row's new values but never its ``reason``: reasons can be the
     agency's internal notes.
     """
-    return [
-        outbox_event_write(
-            case=case_event.case,
-            type=event_type,
-            values=case_event.new_value,
-            occurred_at=case_event.created_at,
-        )
-        for event_type in event_types_for(case_event)
-    ]
+    typed = [(event_type, case_event.new_value, case_event.created_at) for event_type in event_types_for(case_event)]
+    return _outbox_events(case_event.case, typed) if typed else []

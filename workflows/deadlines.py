@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -431,23 +431,13 @@ def deadlines_recompute_for_dates(*, dates: Sequence[dt.date], actor: User | Non
 # --- Closing deadlines -------------------------------------------------------------------------
 
 
-def deadline_close(
-    deadline: Deadline, *, status: str, actor: User | None, reason: Reason = "", at: dt.datetime | None = None
-) -> bool:
-    """Mark an open deadline met or cancelled; a missed one that is now met is recorded as met late.
-
-    Returns True if anything changed. Missed stays missed (the record of the miss is not
-    rewritten); ``met_at`` says when the work was done after all, which takes it off the
-    overdue lists.
-    """
-    at = at or timezone.now()
+def _close(deadline: Deadline, *, status: str, reason: Reason, at: dt.datetime) -> tuple[EventKind, bool] | None:
+    """Close ``deadline`` in memory; the history kind and whether it was met late, or None if nothing changed."""
     if deadline.status == DeadlineStatus.MISSED and status == DeadlineStatus.MET and deadline.met_at is None:
         deadline.met_at = at
-        deadline.save(update_fields=["met_at", "updated_at"])
-        _record(deadline, actor=actor, kind=EventKind.DEADLINE_MET, reason=reason, late=True)
-        return True
+        return EventKind.DEADLINE_MET, True
     if deadline.status != DeadlineStatus.OPEN:
-        return False
+        return None
     deadline.status = status
     deadline.next_alert_at = None
     if status == DeadlineStatus.MET:
@@ -459,20 +449,53 @@ def deadline_close(
     else:
         raise ValueError(f"Cannot close a deadline as {status!r}.")
     deadline.closing_reason, deadline.closing_reason_code, deadline.closing_reason_params = reason_fields(reason)
-    deadline.save(
-        update_fields=[
-            "status",
-            "next_alert_at",
-            "met_at",
-            "cancelled_at",
-            "closing_reason",
-            "closing_reason_code",
-            "closing_reason_params",
-            "updated_at",
-        ]
-    )
-    _record(deadline, actor=actor, kind=kind, reason=reason, late=False)
+    return kind, False
+
+
+CLOSING_FIELDS = [
+    "status",
+    "next_alert_at",
+    "met_at",
+    "cancelled_at",
+    "closing_reason",
+    "closing_reason_code",
+    "closing_reason_params",
+    "updated_at",
+]
+
+
+def deadline_close(
+    deadline: Deadline, *, status: str, actor: User | None, reason: Reason = "", at: dt.datetime | None = None
+) -> bool:
+    """Mark an open deadline met or cancelled; a missed one that is now met is recorded as met late.
+
+    Returns True if anything changed. Missed stays missed (the record of the miss is not
+    rewritten); ``met_at`` says when the work was done after all, which takes it off the
+    overdue lists.
+    """
+    closed = _close(deadline, status=status, reason=reason, at=at or timezone.now())
+    if closed is None:
+        return False
+    kind, late = closed
+    deadline.save(update_fields=["met_at", "updated_at"] if late else CLOSING_FIELDS)
+    _record(deadline, actor=actor, kind=kind, reason=reason, late=late)
     return True
+
+
+def _close_each(closures: list[tuple[Deadline, str, Reason]], *, actor: User | None) -> None:
+    """Close several deadlines with one UPDATE, recording each in the order given."""
+    now = timezone.now()
+    changed: list[tuple[Deadline, EventKind, bool, Reason]] = []
+    for deadline, status, reason in closures:
+        closed = _close(deadline, status=status, reason=reason, at=now)
+        if closed is not None:
+            deadline.updated_at = now
+            changed.append((deadline, *closed, reason))
+    if not changed:
+        return
+    Deadline.objects.bulk_update([deadline for deadline, *_rest in changed], CLOSING_FIELDS)
+    for deadline, kind, late, reason in changed:
+        _record(deadline, actor=actor, kind=kind, reason=reason, late=late)
 
 
 def deadline_reopen(deadline: Deadline, *, actor: User | None, reason: Reason) -> bool:
@@ -497,14 +520,14 @@ def deadline_reopen(deadline: Deadline, *, actor: User | None, reason: Reason) -
     return True
 
 
-def _open(case: Case, *kinds: str) -> list[Deadline]:
+def open_deadlines(case: Case, *kinds: str) -> list[Deadline]:
     return list(
         Deadline.objects.select_for_update().filter(case_id=case.pk, status=DeadlineStatus.OPEN, kind__in=kinds)
     )
 
 
 def _close_all(case: Case, kinds: Sequence[str], *, status: str, actor: User | None, reason: Reason) -> None:
-    for deadline in _open(case, *kinds):
+    for deadline in open_deadlines(case, *kinds):
         deadline.case = case
         deadline_close(deadline, status=status, actor=actor, reason=reason)
 
@@ -591,7 +614,7 @@ def appeal_window_sync(case: Case, *, actor: User | None) -> Deadline | None:
     if case.state not in CHAT_EVIDENCE_STATES:
         return None
     wanted = appeal_window_basis(case)
-    existing = next(iter(_open(case, DeadlineKind.PLATFORM_APPEAL_WINDOW)), None)
+    existing = next(iter(open_deadlines(case, DeadlineKind.PLATFORM_APPEAL_WINDOW)), None)
     if not wanted:
         return existing
     if existing is None:
@@ -634,55 +657,6 @@ def appeal_window_sync(case: Case, *, actor: User | None) -> Deadline | None:
     return existing
 
 
-def chat_evidence_sync(case: Case, *, actor: User | None) -> Deadline | None:
-    """One open deadline per case for the earliest chat evidence the platform will delete next.
-
-    Due at the order time plus the profile's look-back for the first order whose chat log
-    is still to be secured; met when none is left; moved as logs arrive or orders change.
-    """
-    from evidence.rules import chat_evidence_status
-
-    existing = next(iter(_open(case, DeadlineKind.CHAT_EVIDENCE_EXPIRY)), None)
-    if case.state not in CHAT_EVIDENCE_STATES:
-        if existing is not None:
-            existing.case = case
-            deadline_close(
-                existing,
-                status=DeadlineStatus.CANCELLED,
-                actor=actor,
-                reason=system_reason(ReasonCode.CHAT_EVIDENCE_STAGE_OVER),
-            )
-        return None
-    due = chat_evidence_status(case)["next_deadline"]
-    if existing is not None:
-        existing.case = case
-        if due is None:
-            deadline_close(
-                existing,
-                status=DeadlineStatus.MET,
-                actor=actor,
-                reason=system_reason(ReasonCode.CHAT_EVIDENCE_NONE_OUTSTANDING),
-            )
-            return None
-        deadline_move(
-            existing, due_at=due, actor=actor, reason=system_reason(ReasonCode.CHAT_EVIDENCE_EARLIEST_CHANGED)
-        )
-        return existing
-    if due is None:
-        return None
-    return deadline_set(
-        case=case,
-        kind=DeadlineKind.CHAT_EVIDENCE_EXPIRY,
-        actor=actor,
-        starts_at=timezone.now(),
-        due_at=due,
-        basis={
-            "source": "chat_lookback",
-            "lookback_days": case.rule_profile.chat_lookback_days if case.rule_profile else None,
-        },
-    )
-
-
 def stage_sla_start(case: Case, *, actor: User | None) -> Deadline | None:
     """Start the internal clock for the case's current state, if one is configured."""
     sla = StageSla.objects.filter(state=case.state, active=True).first()
@@ -721,6 +695,10 @@ def follow_up_restart(case: Case, *, actor: User | None, since: dt.datetime) -> 
     _meet_outstanding(
         case, DeadlineKind.PLATFORM_FOLLOW_UP, actor=actor, reason=system_reason(ReasonCode.PLATFORM_CONTACTED)
     )
+    return follow_up_start(case, actor=actor, since=since)
+
+
+def follow_up_start(case: Case, *, actor: User | None, since: dt.datetime) -> Deadline | None:
     if case.state != CaseState.SUBMITTED:
         return None
     profile = case.rule_profile
@@ -738,72 +716,65 @@ def follow_up_restart(case: Case, *, actor: User | None, since: dt.datetime) -> 
     )
 
 
-def on_case_created(case: Case, *, actor: User | None) -> None:
-    """A new case: its appeal window, its intake SLA and, once orders exist, its chat evidence."""
-    appeal_window_sync(case, actor=actor)
-    stage_sla_start(case, actor=actor)
-    chat_evidence_sync(case, actor=actor)
+# Deadline kind -> what follows when a deadline of that kind is missed. The app that owns
+# the kind's subject registers it (evidence: the next order's chat evidence clock starts).
+ON_MISSED: dict[str, Callable[[Case], None]] = {}
 
 
-def on_state_changed(case: Case, *, actor: User | None, old_state: str, transition: str) -> None:
-    """Meet, cancel and start deadlines as the case moves; called in the transition's transaction."""
-    _stage_sla_met(case, actor=actor, old_state=old_state)
+def on_missed(kind: str) -> Callable[[Callable[[Case], None]], Callable[[Case], None]]:
+    def register(func: Callable[[Case], None]) -> Callable[[Case], None]:
+        ON_MISSED[kind] = func
+        return func
+
+    return register
+
+
+def state_left(case: Case, *, actor: User | None, old_state: str, appeal_sent: bool) -> None:
+    """Meet and cancel deadlines as the case leaves ``old_state``; called in the transition's transaction.
+
+    ``appeal_sent``: the transition sent the appeal to the platform (its window and any
+    supplement are met, and the follow-up cadence starts). The case's open (and missed,
+    not yet met) deadlines are read once and closed with one UPDATE, in this order: the
+    stage it left, then everything if it finished, or else what the platform's step
+    settles. The caller then starts what the new state needs (casework.transitions).
+    """
+    pending = list(
+        Deadline.objects.select_for_update().filter(
+            Q(status=DeadlineStatus.OPEN) | Q(status=DeadlineStatus.MISSED, met_at__isnull=True), case_id=case.pk
+        )
+    )
+    for deadline in pending:
+        deadline.case = case
+
+    def open_of(kinds: Iterable[str]) -> list[Deadline]:
+        return [d for d in pending if d.kind in kinds and d.status == DeadlineStatus.OPEN]
+
+    def outstanding_of(kind: str, **match: Any) -> list[Deadline]:
+        return [d for d in pending if d.kind == kind and all(getattr(d, k) == v for k, v in match.items())]
+
+    closures: list[tuple[Deadline, str, Reason]] = []
+
+    left = system_reason(ReasonCode.CASE_LEFT_STATE, state=old_state)
+    closures += [(d, DeadlineStatus.MET, left) for d in outstanding_of(DeadlineKind.STAGE_SLA, stage=old_state)]
     if case.state in TERMINAL_STATES:
-        reason = system_reason(ReasonCode.CASE_FINISHED, state=case.state)
-        _close_all(case, list(DeadlineKind.values), status=DeadlineStatus.CANCELLED, actor=actor, reason=reason)
+        finished = system_reason(ReasonCode.CASE_FINISHED, state=case.state)
+        # A deadline met above is no longer open when its cancellation comes: _close_each skips it.
+        closures += [(d, DeadlineStatus.CANCELLED, finished) for d in open_of(DeadlineKind.values)]
+        _close_each(closures, actor=actor)
         for party in WaitingOn.values:
-            case_wait_end(case=case, waiting_on=party, actor=actor, note=reason)
+            case_wait_end(case=case, waiting_on=party, actor=actor, note=finished)
         return
-    if transition == "submit_appeal":
-        _close_all(
-            case,
-            list(PLATFORM_KINDS),
-            status=DeadlineStatus.MET,
-            actor=actor,
-            reason=system_reason(ReasonCode.APPEAL_SUBMITTED),
-        )
-        follow_up_restart(case, actor=actor, since=case.state_changed_at)
+    if appeal_sent:
+        submitted = system_reason(ReasonCode.APPEAL_SUBMITTED)
+        closures += [(d, DeadlineStatus.MET, submitted) for d in open_of(PLATFORM_KINDS)]
+        contacted = system_reason(ReasonCode.PLATFORM_CONTACTED)
+        closures += [(d, DeadlineStatus.MET, contacted) for d in outstanding_of(DeadlineKind.PLATFORM_FOLLOW_UP)]
     if old_state == CaseState.SUBMITTED:
-        _close_all(
-            case,
-            [DeadlineKind.PLATFORM_FOLLOW_UP, DeadlineKind.PLATFORM_SUPPLEMENT],
-            status=DeadlineStatus.MET,
-            actor=actor,
-            reason=system_reason(ReasonCode.PLATFORM_DECIDED),
-        )
-    chat_evidence_sync(case, actor=actor)
-    stage_sla_start(case, actor=actor)
-
-
-def evidence_request_sync(case: Case, request: Any, *, actor: User | None) -> None:
-    """Keep an evidence request's deadline and the case's wait on the client in step with the request."""
-    from evidence.models import EvidenceRequest, RequestStatus
-
-    deadline = Deadline.objects.select_for_update().filter(evidence_request_id=request.pk).first()
-    if deadline is None:
-        deadline = deadline_set(
-            case=case,
-            kind=DeadlineKind.CLIENT_EVIDENCE_REQUEST,
-            actor=actor,
-            starts_at=request.created_at,
-            due_at=request.due_at,
-            evidence_request_id=request.pk,
-            basis={"source": "evidence_request", "request": request.pk},
-        )
-    deadline.case = case
-    if request.status == RequestStatus.FULFILLED:
-        deadline_close(
-            deadline,
-            status=DeadlineStatus.MET,
-            actor=actor,
-            reason=system_reason(ReasonCode.EVIDENCE_REQUEST_FULFILLED),
-        )
-    elif request.status == RequestStatus.CANCELLED:
-        deadline_close(deadline, status=DeadlineStatus.CANCELLED, actor=actor, reason=request.cancellation_reason or "")
-    elif deadline.status == DeadlineStatus.MET:
-        deadline_reopen(deadline, actor=actor, reason=system_reason(ReasonCode.EVIDENCE_REQUEST_REOPENED))
-    waiting = EvidenceRequest.objects.filter(case_id=case.pk, status=RequestStatus.OPEN).exists()
-    if waiting:
-        case_wait_start(case=case, waiting_on=WaitingOn.CLIENT, actor=actor, source=WaitSource.EVIDENCE_REQUEST)
-    else:
-        case_wait_end(case=case, waiting_on=WaitingOn.CLIENT, actor=actor, source=WaitSource.EVIDENCE_REQUEST)
+        decided = system_reason(ReasonCode.PLATFORM_DECIDED)
+        closures += [
+            (d, DeadlineStatus.MET, decided)
+            for d in open_of([DeadlineKind.PLATFORM_FOLLOW_UP, DeadlineKind.PLATFORM_SUPPLEMENT])
+        ]
+    _close_each(closures, actor=actor)
+    if appeal_sent:
+        follow_up_start(case, actor=actor, since=case.state_changed_at)

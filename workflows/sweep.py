@@ -30,7 +30,7 @@ from django.utils import timezone
 from agency.accounts.models import Role, User
 from cases.history import record_case_event
 from cases.models import EventKind
-from workflows.deadlines import chat_evidence_sync, lock_cases, next_alert_at
+from workflows.deadlines import ON_MISSED, lock_cases, next_alert_at
 from workflows.models import (
     AlertKind,
     Deadline,
@@ -222,10 +222,11 @@ def _handle(deadline_id: int, claimed_alert_at: dt.datetime, *, now: dt.datetime
             with transaction.atomic():
                 if missed:
                     _fire_missed(deadline, now=now, supervisors=supervisors)
-                    if deadline.kind == DeadlineKind.CHAT_EVIDENCE_EXPIRY:
-                        # One order's chat is gone; the next order's clock starts now, so
-                        # it is reminded of in time rather than only at the next upload.
-                        chat_evidence_sync(deadline.case, actor=None)
+                    follow = ON_MISSED.get(deadline.kind)
+                    if follow is not None:
+                        # E.g. one order's chat is gone, so the next order's clock starts
+                        # now (evidence.deadlines), rather than only at the next upload.
+                        follow(deadline.case)
                 else:
                     _fire_reminder(deadline, now=now, supervisors=supervisors)
         except IntegrityError:
