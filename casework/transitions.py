@@ -151,7 +151,8 @@ def _deadlines_follow(move: Move) -> None:
     deadlines.state_left(case, actor=move.actor, old_state=move.old_state, appeal_sent=STEPS[move.name].sends_appeal)
     if case.state in TERMINAL_STATES:
         return
-    chat_evidence_sync(case, actor=move.actor)
+    if case.state in deadlines.CHAT_EVIDENCE_STATES:
+        chat_evidence_sync(case, actor=move.actor)
     deadlines.stage_sla_start(case, actor=move.actor)
 
 
@@ -281,14 +282,16 @@ def get(name: str) -> TransitionSpec:
 # --- Taking a transition -----------------------------------------------------------------------
 
 
-def _state_span_move(case: Case) -> None:
-    """Close the span of the state the case left and open one for the state it entered."""
+def _state_span_move(case: Case, entered_at: Any) -> None:
+    """Close the span of the state the case left and open one for the state it entered.
+
+    The open span began when the case entered its state (``entered_at``, the case's
+    ``state_changed_at`` before this move), so it is closed without reading it first.
+    """
     now = case.state_changed_at
-    open_span = CaseStateSpan.objects.filter(case_id=case.pk, left_at__isnull=True).first()
-    if open_span is not None:
-        open_span.left_at = now
-        open_span.seconds = max(0, int((now - open_span.entered_at).total_seconds()))
-        open_span.save(update_fields=["left_at", "seconds"])
+    CaseStateSpan.objects.filter(case_id=case.pk, left_at__isnull=True).update(
+        left_at=now, seconds=max(0, int((now - entered_at).total_seconds()))
+    )
     CaseStateSpan.objects.create(case=case, state=case.state, entered_at=now)
 
 
@@ -356,7 +359,7 @@ def case_transition(
         if unmet:
             raise ConditionsUnmet(details={"unmet_conditions": unmet})
 
-        move.old_state = case.state
+        move.old_state, entered_at = case.state, case.state_changed_at
         getattr(case, name)(**{key: move.inputs[key] for key in spec.requires})
         case.state_changed_at = timezone.now()
         for step in steps.apply:
@@ -366,7 +369,7 @@ def case_transition(
         except ConcurrentTransition as exc:
             raise InvalidState(_("The case changed while this request was processed; reload and try again.")) from exc
         move.history = {"state": case.state, "transition": name}
-        _state_span_move(case)
+        _state_span_move(case, entered_at)
         for step in steps.details:
             step(move)
         record_case_event(

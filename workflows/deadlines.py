@@ -482,8 +482,10 @@ def deadline_close(
     return True
 
 
-def _close_each(closures: list[tuple[Deadline, str, Reason]], *, actor: User | None) -> None:
-    """Close several deadlines with one UPDATE, recording each in the order given."""
+def _close_each(
+    closures: list[tuple[Deadline, str, Reason]], *, actor: User | None, record: bool = True
+) -> list[tuple[Deadline, EventKind, bool, Reason]]:
+    """Close several deadlines with one UPDATE, recording each in the order given (or leaving it to the caller)."""
     now = timezone.now()
     changed: list[tuple[Deadline, EventKind, bool, Reason]] = []
     for deadline, status, reason in closures:
@@ -491,9 +493,14 @@ def _close_each(closures: list[tuple[Deadline, str, Reason]], *, actor: User | N
         if closed is not None:
             deadline.updated_at = now
             changed.append((deadline, *closed, reason))
-    if not changed:
-        return
-    Deadline.objects.bulk_update([deadline for deadline, *_rest in changed], CLOSING_FIELDS)
+    if changed:
+        Deadline.objects.bulk_update([deadline for deadline, *_rest in changed], CLOSING_FIELDS)
+    if record:
+        _record_closed(changed, actor=actor)
+    return changed
+
+
+def _record_closed(changed: list[tuple[Deadline, EventKind, bool, Reason]], *, actor: User | None) -> None:
     for deadline, kind, late, reason in changed:
         _record(deadline, actor=actor, kind=kind, reason=reason, late=late)
 
@@ -775,6 +782,15 @@ def state_left(case: Case, *, actor: User | None, old_state: str, appeal_sent: b
             (d, DeadlineStatus.MET, decided)
             for d in open_of([DeadlineKind.PLATFORM_FOLLOW_UP, DeadlineKind.PLATFORM_SUPPLEMENT])
         ]
-    _close_each(closures, actor=actor)
+    stage_over: list[tuple[Deadline, str, Reason]] = []
+    if case.state not in CHAT_EVIDENCE_STATES:
+        # Past the evidence stage the chat logs no longer matter (evidence.deadlines keeps
+        # this deadline while they do). Closed in the same UPDATE, recorded last, as ever.
+        over = system_reason(ReasonCode.CHAT_EVIDENCE_STAGE_OVER)
+        stage_over = [(d, DeadlineStatus.CANCELLED, over) for d in open_of([DeadlineKind.CHAT_EVIDENCE_EXPIRY])]
+    changed = _close_each(closures + stage_over, actor=actor, record=False)
+    last = {id(deadline) for deadline, _status, _reason in stage_over}
+    _record_closed([entry for entry in changed if id(entry[0]) not in last], actor=actor)
     if appeal_sent:
         follow_up_start(case, actor=actor, since=case.state_changed_at)
+    _record_closed([entry for entry in changed if id(entry[0]) in last], actor=actor)
