@@ -103,7 +103,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("cases.urls_appeals")),
     path("", include("billing.api.urls")),
     path("", include("recovery.api.urls")),
-    path("", include("reports.urls")),
+    path("", include("reports.api.urls")),
     path("", include(router.urls)),
 ]
 

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from reports.api import REPORT_VIEWS
+from reports.api.staff import REPORT_VIEWS
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path(f"reports/{name}/", view.as_view(), name=f"report-{name}") for name, view in REPORT_VIEWS.items()
