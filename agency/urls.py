@@ -18,8 +18,6 @@ from evidence.requests_api.views import (
     PortalCaseEvidenceRequestsView,
     PortalEvidenceRequestView,
 )
-from integrations.api.api_keys import ApiKeyViewSet
-from integrations.api.webhooks import WebhookDeliveryListView, WebhookDeliveryResendView, WebhookSubscriptionViewSet
 from workflows.api.calendar import CalendarDayViewSet, CalendarYearViewSet, StageSlaViewSet, WorkingTimeView
 from workflows.api.contacts import CasePlatformContactsView
 from workflows.api.deadlines import (
@@ -50,8 +48,6 @@ router.register("evidence", EvidenceViewSet, basename="evidence")
 router.register("calendar/days", CalendarDayViewSet, basename="calendar-day")
 router.register("calendar/years", CalendarYearViewSet, basename="calendar-year")
 router.register("stage-slas", StageSlaViewSet, basename="stage-sla")
-router.register("api-keys", ApiKeyViewSet, basename="api-key")
-router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 portal_router = DefaultRouter(trailing_slash=True)
 portal_router.include_root_view = False
@@ -94,8 +90,6 @@ api_v1: list[URLPattern | URLResolver] = [
     path("notifications/unread-count/", NotificationUnreadCountView.as_view(), name="notification-unread-count"),
     path("notifications/read-all/", NotificationReadAllView.as_view(), name="notification-read-all"),
     path("notifications/<id:pk>/read/", NotificationReadView.as_view(), name="notification-read"),
-    path("webhooks/<id:pk>/deliveries/", WebhookDeliveryListView.as_view(), name="webhook-deliveries"),
-    path("webhook-deliveries/<id:pk>/resend/", WebhookDeliveryResendView.as_view(), name="webhook-delivery-resend"),
     path("calendar/working-time/", WorkingTimeView.as_view(), name="calendar-working-time"),
     # Running the agency (issue 6): each part keeps its own URL list.
     path("", include("cases.urls_assignment")),
@@ -105,6 +99,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("recovery.api.urls")),
     path("", include("reports.api.urls")),
     path("", include(router.urls)),
+    path("", include("integrations.api.urls")),
 ]
 
 urlpatterns = [
