@@ -23,19 +23,21 @@ from tests.conftest import agree_fee
 
 pytestmark = pytest.mark.django_db
 
+CASE_READ = re.compile(r'^SELECT "cases_case"\.')
+EVIDENCE_READ = re.compile(r'^SELECT "evidence_evidenceitem"\.')
 TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
 
 # transition, the state it starts from, its inputs, orders on the case, the most statements.
 PINS: list[tuple[str, str, dict[str, Any], int, int]] = [
-    ("start_assessment", "intake", {}, 3, 99),
-    ("decline", "intake", {"reason": "The violation was genuine."}, 3, 99),
-    ("accept_case", "assessment", {}, 3, 99),
-    ("submit_appeal", "evidence", {}, 200, 99),
-    ("record_outcome", "submitted", {"outcome": "rejected"}, 3, 99),
-    ("reappeal", "resolved", {}, 3, 99),
-    ("start_recovery", "resolved", {}, 3, 99),
-    ("close", "resolved", {}, 3, 99),
-    ("withdraw", "evidence", {"reason": "The client settled with the platform."}, 3, 99),
+    ("start_assessment", "intake", {}, 3, 21),
+    ("decline", "intake", {"reason": "The violation was genuine."}, 3, 16),
+    ("accept_case", "assessment", {}, 3, 21),
+    ("submit_appeal", "evidence", {}, 200, 20),
+    ("record_outcome", "submitted", {"outcome": "rejected"}, 3, 27),
+    ("reappeal", "resolved", {}, 3, 20),
+    ("start_recovery", "resolved", {}, 3, 28),
+    ("close", "resolved", {}, 3, 16),
+    ("withdraw", "evidence", {"reason": "The client settled with the platform."}, 3, 16),
 ]
 
 
@@ -54,7 +56,9 @@ def test_statements_per_transition(name, state, inputs, orders, most, case_in, s
         response = client.post(f"/api/v1/cases/{case.pk}/transitions/", {"transition": name, **inputs}, format="json")
     assert response.status_code == 200, response.content
     statements = [query["sql"] for query in queries.captured_queries if not TRANSACTION_CONTROL.match(query["sql"])]
-    print(f"\nSTATEMENTS {name} {len(statements)}")
-    for q in statements:
-        print("   ", q[:150])
-    assert len(statements) <= most
+    assert len(statements) <= most, "\n".join(statements)
+    # The case is read once (its row locked, with what the answer shows) ...
+    assert sum(1 for sql in statements if CASE_READ.match(sql)) == 1
+    # ... and the evidence rule once, under that lock, for the guard, the manifest and the answer.
+    if name == "submit_appeal":
+        assert sum(1 for sql in statements if EVIDENCE_READ.match(sql)) == 1
