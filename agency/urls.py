@@ -18,26 +18,6 @@ from evidence.requests_api.views import (
     PortalCaseEvidenceRequestsView,
     PortalEvidenceRequestView,
 )
-from workflows.api.calendar import CalendarDayViewSet, CalendarYearViewSet, StageSlaViewSet, WorkingTimeView
-from workflows.api.contacts import CasePlatformContactsView
-from workflows.api.deadlines import (
-    CaseDeadlinesView,
-    CaseWaitEndView,
-    CaseWaitsView,
-    DeadlineCancelView,
-    DeadlineMetView,
-    DeadlineMoveView,
-    MyDeadlinesView,
-    OverdueDeadlinesView,
-    PortalCaseDeadlinesView,
-    PortalDeadlinesView,
-)
-from workflows.api.notifications import (
-    NotificationListView,
-    NotificationReadAllView,
-    NotificationReadView,
-    NotificationUnreadCountView,
-)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -45,9 +25,6 @@ router.register("cases", CaseViewSet, basename="case")
 router.register("rule-profiles", RuleProfileViewSet, basename="rule-profile")
 router.register(r"cases/(?P<id>[0-9]{1,18})/evidence", CaseEvidenceViewSet, basename="case-evidence")
 router.register("evidence", EvidenceViewSet, basename="evidence")
-router.register("calendar/days", CalendarDayViewSet, basename="calendar-day")
-router.register("calendar/years", CalendarYearViewSet, basename="calendar-year")
-router.register("stage-slas", StageSlaViewSet, basename="stage-sla")
 
 portal_router = DefaultRouter(trailing_slash=True)
 portal_router.include_root_view = False
@@ -67,30 +44,10 @@ api_v1: list[URLPattern | URLResolver] = [
         name="portal-case-evidence-requests",
     ),
     path("portal/evidence-requests/<id:pk>/", PortalEvidenceRequestView.as_view(), name="portal-evidence-request"),
-    path("portal/deadlines/", PortalDeadlinesView.as_view(), name="portal-deadlines"),
-    path("portal/cases/<id:case_id>/deadlines/", PortalCaseDeadlinesView.as_view(), name="portal-case-deadlines"),
     path("portal/", include(portal_router.urls)),
     path("cases/<id:case_id>/evidence-requests/", CaseEvidenceRequestsView.as_view(), name="case-evidence-requests"),
     path("evidence-requests/<id:pk>/cancel/", EvidenceRequestCancelView.as_view(), name="evidence-request-cancel"),
     path("cases/<id:pk>/dossier/", CaseDossierView.as_view(), name="case-dossier"),
-    path("cases/<id:case_id>/deadlines/", CaseDeadlinesView.as_view(), name="case-deadlines"),
-    path("cases/<id:case_id>/waits/", CaseWaitsView.as_view(), name="case-waits"),
-    path("cases/<id:case_id>/waits/<str:waiting_on>/end/", CaseWaitEndView.as_view(), name="case-wait-end"),
-    path("deadlines/mine/", MyDeadlinesView.as_view(), name="deadlines-mine"),
-    path("deadlines/overdue/", OverdueDeadlinesView.as_view(), name="deadlines-overdue"),
-    path("deadlines/<id:pk>/move/", DeadlineMoveView.as_view(), name="deadline-move"),
-    path("deadlines/<id:pk>/met/", DeadlineMetView.as_view(), name="deadline-met"),
-    path("deadlines/<id:pk>/cancel/", DeadlineCancelView.as_view(), name="deadline-cancel"),
-    path(
-        "cases/<id:case_id>/platform-contacts/",
-        CasePlatformContactsView.as_view(),
-        name="case-platform-contacts",
-    ),
-    path("notifications/", NotificationListView.as_view(), name="notification-list"),
-    path("notifications/unread-count/", NotificationUnreadCountView.as_view(), name="notification-unread-count"),
-    path("notifications/read-all/", NotificationReadAllView.as_view(), name="notification-read-all"),
-    path("notifications/<id:pk>/read/", NotificationReadView.as_view(), name="notification-read"),
-    path("calendar/working-time/", WorkingTimeView.as_view(), name="calendar-working-time"),
     # Running the agency (issue 6): each part keeps its own URL list.
     path("", include("cases.urls_assignment")),
     path("", include("cases.urls_conversation")),
@@ -99,6 +56,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("recovery.api.urls")),
     path("", include("reports.api.urls")),
     path("", include(router.urls)),
+    path("", include("workflows.api.urls")),
     path("", include("integrations.api.urls")),
 ]
 

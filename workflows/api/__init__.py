@@ -1,1 +1,2 @@
-"""Workflow endpoints: the working calendar, stage SLAs and notifications."""
+"""Workflow endpoints: the working calendar and stage SLAs, deadlines and waits, platform contacts, notifications,
+and the client's deadlines (portal.py)."""

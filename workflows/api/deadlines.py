@@ -1,5 +1,5 @@
 """Deadline endpoints: staff read and enter a case's deadlines and waits, see their own and the overdue
-ones; clients see the deadlines they have to meet."""
+ones; the deadlines clients have to meet are in workflows.api.portal."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agency.api.fields import DueMomentField
-from agency.api.permissions import IsAgencyStaff, IsClientUser, current_user
+from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES, ErrorSerializer
 from cases.api.serializers import UserRefSerializer
 from cases.reasons import ReasonCode, reason_code_or_none
@@ -29,7 +29,7 @@ from workflows.models import CaseWait, Deadline, DeadlineKind, DeadlineStatus, T
 # --- Representations ---------------------------------------------------------------------------
 
 
-class _NowMixin:
+class NowMixin:
     """One "now" per response, so every row of a page is judged at the same moment."""
 
     _now: dt.datetime | None = None
@@ -54,7 +54,7 @@ CLOSING_REASON_CODE_HELP = "The system's reason as a stable code; null when a pe
 CLOSING_REASON_PARAMS_HELP = "The values closing_reason_code is worded with; null with no code."
 
 
-class DeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline]):
+class DeadlineSerializer(NowMixin, serializers.ModelSerializer[Deadline]):
     """A deadline as staff see it: its basis, its clock and where it stands now."""
 
     case_reference = serializers.CharField(source="case.reference", read_only=True)
@@ -165,26 +165,6 @@ class OverdueDeadlineSerializer(DeadlineSerializer):
     class Meta(DeadlineSerializer.Meta):
         fields = [*DeadlineSerializer.Meta.fields, "assignee"]
         read_only_fields = fields
-
-
-class PortalDeadlineSerializer(_NowMixin, serializers.ModelSerializer[Deadline]):
-    """A deadline the client has to meet: no notes, no basis, no internal clocks."""
-
-    case_reference = serializers.CharField(source="case.reference", read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    title = serializers.SerializerMethodField(help_text=TITLE_HELP)
-    overdue = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Deadline
-        fields = ["id", "case", "case_reference", "kind", "kind_display", "title", "due_at", "status", "overdue"]
-        read_only_fields = fields
-
-    def get_title(self, deadline: Deadline) -> str:
-        return deadline_label(deadline)
-
-    def get_overdue(self, deadline: Deadline) -> bool:
-        return selectors.is_overdue(deadline, self.now())
 
 
 class CaseWaitSerializer(serializers.ModelSerializer[CaseWait]):
@@ -460,32 +440,3 @@ class CaseWaitEndView(GenericAPIView[Any]):
             case_id=case_id, actor=current_user(request), waiting_on=waiting_on, note=data.validated_data["note"]
         )
         return Response(CaseWaitSerializer(wait).data)
-
-
-# --- Clients -----------------------------------------------------------------------------------
-
-
-@extend_schema(tags=["portal"])
-class PortalDeadlinesView(GenericAPIView[Any]):
-    permission_classes = [IsClientUser]
-    serializer_class = PortalDeadlineSerializer
-    filter_backends: list[Any] = []
-
-    @extend_schema(responses={200: PortalDeadlineSerializer(many=True)})
-    def get(self, request: Request) -> Response:
-        """What you have to do and by when, on all your open cases: open deadlines first, soonest first."""
-        page = self.paginate_queryset(selectors.portal_deadlines(user=current_user(request)))
-        return self.get_paginated_response(PortalDeadlineSerializer(page, many=True).data)
-
-
-@extend_schema(tags=["portal"])
-class PortalCaseDeadlinesView(GenericAPIView[Any]):
-    permission_classes = [IsClientUser]
-    serializer_class = PortalDeadlineSerializer
-    filter_backends: list[Any] = []
-
-    @extend_schema(responses={200: PortalDeadlineSerializer(many=True)})
-    def get(self, request: Request, case_id: int) -> Response:
-        """What you have to do and by when on one case: open deadlines first, soonest first."""
-        page = self.paginate_queryset(selectors.portal_case_deadlines(user=current_user(request), case_id=case_id))
-        return self.get_paginated_response(PortalDeadlineSerializer(page, many=True).data)
