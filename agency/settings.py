@@ -325,7 +325,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "CaseStateEnum": "cases.models.CaseState",
-        "EvidenceKindEnum": "evidence.kinds.EvidenceKind",
+        "EvidenceKindEnum": "cases.kinds.EvidenceKind",
         "EventKindEnum": "cases.models.EventKind",
         "DeadlineKindEnum": "workflows.models.DeadlineKind",
         "DeadlineStatusEnum": "workflows.models.DeadlineStatus",

@@ -66,9 +66,9 @@ def setup(out: Path) -> None:
 
     from agency.accounts.models import Role, User
     from agency.organisations.models import Organisation, Platform, Shop
+    from cases.kinds import DEFAULT_REQUIRED_EVIDENCE
     from cases.models import FlaggedOrder
     from casework.demo import demo_case
-    from evidence.kinds import DEFAULT_REQUIRED_EVIDENCE
     from evidence.models import EvidenceItem, ReviewState, UploadSource
     from evidence.storage import evidence_storage, random_name
 

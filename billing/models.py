@@ -14,11 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class FeeModel(models.TextChoices):
-    FLAT = "flat", _("Flat fee")
-    PER_ORDER_CLEARED = "per_order_cleared", _("Success fee per order cleared")
-    PER_CASE_WON = "per_case_won", _("Success fee per case won")
+from cases.kinds import FeeModel
 
 
 class QuoteStatus(models.TextChoices):

@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from agency.organisations.models import Platform
+from cases.kinds import EvidenceKind
 from cases.permissions import CASE_WORKERS, INTAKE_AND_CASE_WORKERS, client_of_case_or_supervisor, staff_roles
-from evidence.kinds import EvidenceKind
 
 
 class WaitingOn(models.TextChoices):
@@ -126,7 +126,7 @@ class PlatformRuleProfile(models.Model):
     chat_lookback_days = models.PositiveIntegerField(
         default=75, help_text=_("For how many days after an order its chat evidence can still be pulled.")
     )
-    # {"physical": [kind, ...], "virtual": [kind, ...]}; kinds from evidence.kinds.EvidenceKind.
+    # {"physical": [kind, ...], "virtual": [kind, ...]}; kinds from cases.kinds.EvidenceKind.
     required_evidence = models.JSONField(default=dict, validators=[validate_required_evidence])
     # The follow-up cadence while the platform reviews: contact it no sooner than the
     # minimum gap after the last contact (unless there is a reason) and no later than the

@@ -8,7 +8,6 @@ from agency.accounts.models import Role, User
 from agency.errors import NotFound
 from agency.organisations.models import Membership, Shop
 from cases.models import Case, CaseEvent, CaseState, FlaggedOrder
-from evidence import rules as evidence_rules
 
 
 def organisation_ids_of(user: User) -> QuerySet[Membership, int]:
@@ -116,28 +115,3 @@ def case_client_timeline(*, case: Case) -> QuerySet[CaseEvent]:
 
 def flagged_orders(*, case: Case) -> QuerySet[FlaggedOrder]:
     return FlaggedOrder.objects.filter(case_id=case.pk).order_by("order_time", "id")
-
-
-def flagged_orders_filtered(
-    *,
-    case: Case,
-    excluded: bool | None = None,
-    complete: bool | None = None,
-    missing_kind: str = "",
-    chat_evidence_due_within: int | None = None,
-) -> QuerySet[FlaggedOrder]:
-    """The case's orders, narrowed by exclusion, completeness, a missing kind or chat-evidence urgency."""
-    orders = flagged_orders(case=case)
-    if excluded is not None:
-        orders = orders.filter(excluded_at__isnull=not excluded)
-    if complete is not None:
-        in_appeal_and_complete = evidence_rules.complete_q(case)
-        if complete:
-            orders = orders.filter(in_appeal_and_complete)
-        else:
-            orders = orders.filter(excluded_at__isnull=True).exclude(in_appeal_and_complete)
-    if missing_kind:
-        orders = evidence_rules.filter_missing_kind(orders, missing_kind)
-    if chat_evidence_due_within is not None:
-        orders = evidence_rules.chat_evidence_due(case, orders, within_days=chat_evidence_due_within)
-    return orders

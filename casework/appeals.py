@@ -56,6 +56,9 @@ from cases.models import (
 from cases.permissions import CASE_WORKERS
 from cases.reasons import Reason, ReasonCode, system_reason
 from cases.selectors import case_for_actor
+from evidence.models import EvidenceItem, ReviewState
+from workflows.deadlines import deadline_close, deadline_set
+from workflows.models import Deadline, DeadlineKind, DeadlineStatus
 
 # What an outcome given for the whole case means for each order appealed.
 RESULT_FOR_OUTCOME = {Outcome.ACCEPTED: OrderResult.CLEARED, Outcome.REJECTED: OrderResult.UPHELD}
@@ -463,10 +466,6 @@ def supplement_request_create(
     SUPPLEMENT_DEFAULT_HOURS. A ``platform_supplement`` deadline at that fixed time is
     set and linked; it runs whatever the case waits on, as the platform's clocks do.
     """
-    # Imported here: workflows builds on cases.
-    from workflows.deadlines import deadline_set
-    from workflows.models import DeadlineKind
-
     _require_role(actor, CASE_WORKERS)
     case = case_for_actor(actor=actor, case_id=case_id, lock=True)
     attempt = _attempt_under_review(case)
@@ -547,9 +546,6 @@ def _locked_supplement(actor: User, supplement_id: int) -> tuple[Case, Supplemen
 
 
 def _close_deadline(case: Case, request: SupplementRequest, *, status: str, actor: User, reason: Reason) -> None:
-    from workflows.deadlines import deadline_close
-    from workflows.models import Deadline
-
     if request.deadline_id is None:
         return
     deadline = Deadline.objects.select_for_update().get(pk=request.deadline_id)
@@ -559,8 +555,6 @@ def _close_deadline(case: Case, request: SupplementRequest, *, status: str, acto
 
 def _evidence_manifest(case: Case, item_ids: Sequence[int]) -> list[dict[str, Any]]:
     """The items sent with an answer, locked and checked: the case's, not removed, superseded or rejected."""
-    from evidence.models import EvidenceItem, ReviewState
-
     wanted = list(dict.fromkeys(item_ids))
     items = {
         item.pk: item
@@ -600,9 +594,6 @@ def supplement_respond(
     one more thing); a cancelled request, or one whose attempt is decided, takes none (409).
     Items sent go to the platform, so they are locked like those of a submitted appeal.
     """
-    from evidence.models import EvidenceItem
-    from workflows.models import DeadlineStatus
-
     _require_role(actor, CASE_WORKERS)
     case, request = _locked_supplement(actor, supplement_id)
     if request.status == SupplementStatus.CANCELLED:
@@ -652,8 +643,6 @@ def supplement_respond(
 @transaction.atomic
 def supplement_cancel(*, supplement_id: int, actor: User, reason: str) -> SupplementRequest:
     """Drop an open request (the platform withdrew it, or it was entered by mistake); its deadline is cancelled."""
-    from workflows.models import DeadlineStatus
-
     _require_role(actor, CASE_WORKERS)
     case, request = _locked_supplement(actor, supplement_id)
     _require_open_case(case)
@@ -675,8 +664,6 @@ def supplements_cancel_open(*, case: Case, attempt: AppealAttempt, actor: User) 
     platform has made; marking the deadline met would claim material was sent. So the
     request and its deadline are cancelled, with a reason that says why.
     """
-    from workflows.models import DeadlineStatus
-
     open_requests = list(
         SupplementRequest.objects.select_for_update().filter(attempt_id=attempt.pk, status=SupplementStatus.OPEN)
     )

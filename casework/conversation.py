@@ -30,6 +30,8 @@ from agency.errors import InvalidInput, InvalidState, NotAllowed
 from cases.history import record_case_event
 from cases.models import Case, CaseMessage, CaseNote, EventKind
 from cases.selectors import case_for_actor, portal_case_get
+from workflows.models import NotificationKind
+from workflows.notifications import notify
 
 NOTE_MAX_CHARS = 20_000
 MESSAGE_MAX_CHARS = 10_000
@@ -102,10 +104,6 @@ def message_post(*, case_id: int, actor: User, body: str) -> CaseMessage:
 
     The other side is notified in the same transaction (e-mails go out after it commits).
     """
-    # Imported here: workflows builds on cases.
-    from workflows.models import NotificationKind
-    from workflows.notifications import notify
-
     if not (actor.is_agency_staff or actor.is_client):
         raise NotAllowed()
     case = case_for_actor(actor=actor, case_id=case_id, lock=True)

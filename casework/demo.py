@@ -16,6 +16,7 @@ from agency.organisations.models import Membership, Organisation, Platform, Shop
 from billing.models import FeeModel, FeeQuote, QuoteStatus
 from billing.services import quote_accept, quote_propose
 from cases.assessment import assessment_record
+from cases.kinds import EvidenceKind
 from cases.models import (
     Case,
     FlaggedOrder,
@@ -30,7 +31,6 @@ from cases.models import (
 from casework.appeals import attempt_update
 from casework.conversation import message_post, note_add
 from casework.services import case_assign, case_create, case_transition
-from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceRequest
 from evidence.requests import evidence_request_create
 from evidence.services import ReviewDecision, evidence_review, evidence_upload

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext_lazy as _
 
 from billing.selectors import has_accepted_quote
-from evidence.kinds import EvidenceKind
+from cases.kinds import EvidenceKind
 from recovery.selectors import plan_finished
 
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from billing.models import FeeModel
+from cases.kinds import EvidenceKind
 from cases.models import CaseEvent, CaseState, EventKind, Outcome
 from cases.reasons import event_reason
-from evidence.kinds import EvidenceKind
 from workflows.models import DeadlineKind
 
 

@@ -38,8 +38,8 @@ from django.utils.translation import gettext as _
 from zipstream import ZipStream  # type: ignore[import-untyped]
 
 from agency.errors import InvalidState, NotFound
+from cases.kinds import EvidenceKind
 from cases.models import AppealAttempt, Case, FlaggedOrder, GoodsType
-from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceItem, ReviewState
 
 logger = logging.getLogger(__name__)

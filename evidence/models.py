@@ -7,8 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.kinds import EvidenceKind
 from cases.models import AppealAttempt, Case, FlaggedOrder
-from evidence.kinds import EvidenceKind
 from evidence.storage import evidence_storage, random_name
 
 

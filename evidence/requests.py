@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from agency.accounts.models import Role, User
 from agency.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from cases.history import record_case_event
+from cases.kinds import EvidenceKind
 from cases.models import OPEN_STATES, Case, EventKind, FlaggedOrder
 from cases.selectors import case_for_actor, case_visible_to, portal_case_list
 from evidence import deadlines as evidence_deadlines
-from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceItem, EvidenceRequest, EvidenceRequestItem, RequestStatus
 
 # Who may ask the client for evidence: the people who work the evidence.

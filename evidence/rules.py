@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from evidence.kinds import DEFAULT_REQUIRED_EVIDENCE, EvidenceKind
+from cases.kinds import DEFAULT_REQUIRED_EVIDENCE, EvidenceKind
 
 if TYPE_CHECKING:
     from cases.models import Case, FlaggedOrder

@@ -6,8 +6,10 @@ from django.db.models import QuerySet
 
 from agency.accounts.models import User
 from agency.errors import NotFound
-from cases.models import Case
+from cases import selectors as case_selectors
+from cases.models import Case, FlaggedOrder
 from cases.selectors import case_visible_to
+from evidence import rules as evidence_rules
 from evidence.models import EvidenceItem
 
 
@@ -55,3 +57,28 @@ def portal_evidence_get(*, user: User, item_id: int) -> EvidenceItem:
     if item is None:
         raise NotFound()
     return item
+
+
+def flagged_orders_filtered(
+    *,
+    case: Case,
+    excluded: bool | None = None,
+    complete: bool | None = None,
+    missing_kind: str = "",
+    chat_evidence_due_within: int | None = None,
+) -> QuerySet[FlaggedOrder]:
+    """The case's orders, narrowed by exclusion, completeness, a missing kind or chat-evidence urgency."""
+    orders = case_selectors.flagged_orders(case=case)
+    if excluded is not None:
+        orders = orders.filter(excluded_at__isnull=not excluded)
+    if complete is not None:
+        in_appeal_and_complete = evidence_rules.complete_q(case)
+        if complete:
+            orders = orders.filter(in_appeal_and_complete)
+        else:
+            orders = orders.filter(excluded_at__isnull=True).exclude(in_appeal_and_complete)
+    if missing_kind:
+        orders = evidence_rules.filter_missing_kind(orders, missing_kind)
+    if chat_evidence_due_within is not None:
+        orders = evidence_rules.chat_evidence_due(case, orders, within_days=chat_evidence_due_within)
+    return orders

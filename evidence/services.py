@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy
 from agency.accounts.models import Role, User
 from agency.errors import Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
 from cases.history import record_case_event
+from cases.kinds import EvidenceKind
 from cases.models import Case, CaseState, EventKind, FlaggedOrder
 from cases.selectors import case_for_actor, case_visible_to
-from evidence.kinds import EvidenceKind
 from evidence.models import EvidenceItem, EvidenceRequest, ReviewState, UploadSource
 from evidence.requests import request_items_fulfil, request_items_reopen
 from evidence.uploads import inspect_upload

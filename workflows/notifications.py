@@ -21,6 +21,7 @@ from django.utils.translation import override
 from agency.accounts.models import Role, User
 from agency.errors import NotFound
 from agency.organisations.models import Platform
+from cases.kinds import FeeModel
 from cases.models import Case
 from cases.reasons import reason_text
 from workflows.models import (
@@ -240,9 +241,6 @@ def _platform_label(value: Any) -> str:
 
 
 def _fee_model_label(value: Any) -> str:
-    # Imported here: billing builds on cases and workflows.
-    from billing.models import FeeModel
-
     code = _text(value)
     return str(FeeModel(code).label) if code in FeeModel.values else code
 

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from agency.accounts.models import User
 from agency.api.fields import DateTimeField, DueMomentField, PastMomentField, StrictBooleanField, UnsetChoiceField
 from agency.organisations.models import Shop
+from cases.kinds import EvidenceKind
 from cases.models import (
     Case,
     CaseEvent,
@@ -27,7 +28,6 @@ from cases.models import (
 )
 from cases.reasons import ReasonCode, event_reason, reason_code_or_none
 from casework import transitions as case_transitions
-from evidence.kinds import EvidenceKind
 from evidence.rules import chat_evidence_status, evidence_summary
 
 

@@ -21,7 +21,8 @@ from cases.api.filters import CaseFilter
 from cases.models import Case
 from casework import importing, services
 from evidence import rules as evidence_rules
-from integrations.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_responses, idempotent
+from evidence import selectors as evidence_selectors
+from integrations.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_responses, idempotent
 
 
 class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
@@ -168,7 +169,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         if request.method == "GET":
             query = s.OrderListQuerySerializer(data=request.query_params)
             query.is_valid(raise_exception=True)
-            orders = selectors.flagged_orders_filtered(case=case, **query.validated_data)
+            orders = evidence_selectors.flagged_orders_filtered(case=case, **query.validated_data)
             page = self.paginate_queryset(orders)
             statuses = evidence_rules.order_statuses(case, list(page or []))
             return self.get_paginated_response(

@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from agency.api.filters import AgencyFilterSet, IdFilter, StrictBooleanFilter
-from evidence.kinds import EvidenceKind
+from cases.kinds import EvidenceKind
 from evidence.models import EvidenceItem, ReviewState
 
 

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.api.serializers import UserRefSerializer
-from evidence.kinds import EvidenceKind
+from cases.kinds import EvidenceKind
 from evidence.models import EvidenceItem
 from evidence.services import ReviewDecision
 

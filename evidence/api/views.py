@@ -26,7 +26,7 @@ from evidence.api.filters import EvidenceFilter
 from evidence.downloads import evidence_file_response
 from evidence.models import EvidenceItem
 from evidence.uploads import SERVED_MEDIA_TYPES, install_upload_handler
-from integrations.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_responses, idempotent
+from integrations.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotency_responses, idempotent
 
 CASE_ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The case's id.")
 

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from agency.api.fields import DueMomentField
-from evidence.kinds import EvidenceKind
+from cases.kinds import EvidenceKind
 from evidence.models import EvidenceRequest, EvidenceRequestItem, RequestStatus
 
 

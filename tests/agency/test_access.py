@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.api.urls import urlpatterns as report_patterns
+from reports.urls import urlpatterns as report_patterns
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,9 @@
-"""The kinds of evidence an appeal uses, and the defaults each goods type requires."""
+"""Shared vocabularies: the kinds of evidence an appeal uses (with the defaults each goods
+type requires) and the fee models a quote can take.
+
+They live in the base because the rule profiles (cases.models) and the history's words
+(cases.reasons, workflows.notifications) speak them, as do evidence and billing above.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +34,9 @@ DEFAULT_REQUIRED_EVIDENCE: dict[str, list[str]] = {
     ],
     "virtual": [EvidenceKind.DELIVERY_RECORD, EvidenceKind.CUSTOMER_CONFIRMATION],
 }
+
+
+class FeeModel(models.TextChoices):
+    FLAT = "flat", _("Flat fee")
+    PER_ORDER_CLEARED = "per_order_cleared", _("Success fee per order cleared")
+    PER_CASE_WON = "per_case_won", _("Success fee per case won")
