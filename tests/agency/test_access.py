@@ -1,5 +1,6 @@
 """Who may reach the endpoints for running the agency, in one sweep over all of them.
 
+A project-wide check, so it lives under tests/agency/ and is named for what it checks, not for a module.
 Each feature's own tests check its rules in depth; this file makes sure no endpoint was
 left open: anonymous callers get 401, clients get 403 on staff endpoints and 404 for another
 organisation's case, staff who cannot see a case get 404, staff get 403 in the portal, and
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.urls import urlpatterns as report_patterns
+from reports.api.urls import urlpatterns as report_patterns
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,6 @@
-"""The Django admin: every model is registered and its pages load; case state is read-only."""
+"""The Django admin: every model is registered and its pages load; case state is read-only.
+
+A project-wide check over every app's admin, so it lives under tests/agency/."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Every API path answers OPTIONS, and its browsable HTML page renders, without a server error.
 
+A project-wide check over every app's endpoints, so it lives under tests/agency/.
 The paths come from the URL patterns themselves (drf-spectacular's enumerator walks them), so
 a view added later is covered without anyone listing it here. Path ids point at one real
 case of each kind of record, so list pages render with rows in them, as a person browsing

@@ -1,4 +1,6 @@
-"""Simplified Chinese: the catalogue is complete and compiled, and the API answers in the request's language."""
+"""Simplified Chinese: the catalogue is complete and compiled, and the API answers in the request's language.
+
+A project-wide check over every app's strings and templates, so it lives under tests/agency/."""
 
 from __future__ import annotations
 

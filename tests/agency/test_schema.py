@@ -1,4 +1,7 @@
-"""The OpenAPI document and the Swagger UI: paths, auth schemes, error responses, local assets."""
+"""The OpenAPI document and the Swagger UI: paths, auth schemes, error responses, local assets.
+
+A project-wide check of the document every app's endpoints make (``agency.api.schema`` shapes it), so it
+lives under tests/agency/."""
 
 from __future__ import annotations
 
@@ -196,3 +199,16 @@ def test_spectacular_validation_passes_without_warnings(tmp_path: Path) -> None:
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     document = yaml.safe_load(target.read_text())
     assert "/api/v1/cases/{id}/transitions/" in document["paths"]
+
+
+def test_every_operation_with_a_body_documents_415(api, db):
+    document = api(None).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    with_body = [
+        (path, method)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert len(with_body) > 30
+    for path, method in with_body:
+        assert "415" in document["paths"][path][method]["responses"], (method, path)

@@ -1,4 +1,4 @@
-"""The token scheme's hand-written lookup answers exactly as DRF's would."""
+"""The token scheme's hand-written lookup (``agency.accounts.authentication``) answers exactly as DRF's would."""
 
 from __future__ import annotations
 

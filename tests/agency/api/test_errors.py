@@ -1,4 +1,5 @@
-"""The error contract: every API error answers {"error": {"code", "message", "details"}} as JSON."""
+"""The error contract (``agency.api.errors``): every API error answers {"error": {"code", "message", "details"}}
+as JSON."""
 
 from __future__ import annotations
 
