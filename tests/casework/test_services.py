@@ -1,6 +1,7 @@
-"""The write-side case services (``casework.services``): the stored count of orders still to win follows
-every change that affects it (and the backfill agrees), and cases under the integrator's own reference are set
-at creation, unique per organisation and searchable."""
+"""The write-side case services (``casework.services``): a case takes the rule profile (and attempt limit)
+of its platform and violation; the stored count of orders still to win follows every change that affects it
+(and the backfill agrees); and cases under the integrator's own reference are set at creation, unique per
+organisation and searchable."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from django.apps import apps
 from django.db.models import Q
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent, EventKind, FlaggedOrder
+from agency.errors import InvalidInput
+from cases.models import Case, CaseEvent, EventKind, FlaggedOrder, PlatformRuleProfile
 from casework import services
 from tests.cases.test_api_staff import create_payload, jsonable_order
 from tests.conftest import agree_fee, complete_evidence
+from tests.evidence.helpers import PHYSICAL, VIRTUAL
 from tests.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -205,3 +208,47 @@ def test_the_filter_needs_sign_in_and_the_staff_list_a_staff_role(api, alice, bl
     assert api().get(CASES, {"external_reference": "x"}).status_code == 401
     assert api(alice).get(CASES, {"external_reference": "x"}).status_code == 403
     assert api().get(PORTAL_CASES, {"external_reference": "x"}).status_code == 401
+
+
+def test_a_new_case_takes_its_profile_and_attempt_limit(make_case, blossom_shop):
+    profile = PlatformRuleProfile.objects.get(platform="tmall", violation_type="fake_transaction")
+    profile.attempt_limit = 3
+    profile.save()
+
+    case = make_case(blossom_shop)
+
+    assert case.rule_profile == profile
+    assert case.appeal_attempt_limit == 3
+
+
+def test_every_platform_and_violation_has_a_default_profile(db):
+    profiles = PlatformRuleProfile.objects.all()
+
+    assert profiles.count() == 8 * 5
+    taobao = profiles.get(platform="taobao", violation_type="fake_transaction")
+    assert (taobao.appeal_window_value, taobao.appeal_window_unit, taobao.chat_lookback_days) == (72, "hours", 75)
+    assert taobao.required_evidence == {"physical": PHYSICAL, "virtual": VIRTUAL}
+    jd = profiles.get(platform="jd", violation_type="fake_transaction")
+    assert (jd.appeal_window_value, jd.appeal_window_unit) == (7, "natural_days")
+
+
+def test_moving_a_case_to_another_platform_takes_that_profile(make_case, blossom_shop, blossom, supervisor):
+    jd_shop = ShopFactory.create(organisation=blossom, platform="jd")
+    PlatformRuleProfile.objects.filter(platform="jd").update(attempt_limit=1)
+    case = make_case(blossom_shop)
+
+    services.case_update_details(case_id=case.pk, actor=supervisor, changes={"shop": jd_shop})
+
+    case.refresh_from_db()
+    assert (case.rule_profile.platform, case.appeal_attempt_limit) == ("jd", 1)
+    event = CaseEvent.objects.filter(case=case, kind="details_updated").latest("id")
+    assert event.new_value["appeal_attempt_limit"] == 1
+
+
+def test_a_case_without_a_profile_is_refused_with_the_reason(make_case, blossom_shop):
+    PlatformRuleProfile.objects.filter(platform="tmall", violation_type="counterfeit").delete()
+
+    with pytest.raises(InvalidInput) as caught:
+        make_case(blossom_shop, violation_type="counterfeit")
+
+    assert "violation_type" in caught.value.details["fields"]

@@ -11,11 +11,6 @@ CONTENT = png("download")
 
 
 @pytest.fixture
-def case(case_in):
-    return case_in("evidence", with_evidence=False)
-
-
-@pytest.fixture
 def item(case, manager):
     order = case.flagged_orders.order_by("id").first()
     return evidence_item(case, order=order, kind="shipping_slip", uploaded_by=manager, content=CONTENT)

@@ -22,11 +22,6 @@ DEADLINE_EVENT_KINDS = {"deadline_set", "deadline_moved", "deadline_met", "deadl
 
 
 @pytest.fixture
-def case(case_in):
-    return case_in("evidence", with_evidence=False)
-
-
-@pytest.fixture
 def due():
     return timezone.now() + dt.timedelta(days=2)
 

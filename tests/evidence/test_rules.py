@@ -1,4 +1,5 @@
-"""Completeness per order and per case, the submit rule, the attempt manifest, exclusions and urgency."""
+"""Evidence completeness (``evidence.rules``): per order and per case, the submit rule, exclusions, and the
+order list's evidence and urgency. The manifest an attempt records is tests/evidence/test_submission.py's."""
 
 from __future__ import annotations
 
@@ -11,69 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from agency.errors import ConditionsUnmet, InvalidInput, InvalidState, NotAllowed, NotFound
-from cases.models import AppealAttempt, CaseEvent, PlatformRuleProfile
+from agency.errors import ConditionsUnmet, InvalidState, NotAllowed, NotFound
+from cases.models import AppealAttempt, CaseEvent
 from casework import services
-from evidence.models import EvidenceItem
 from evidence.rules import evidence_gaps, evidence_summary
-from tests.factories import ShopFactory, evidence_item
-
-PHYSICAL = ["chat_log", "shipping_slip", "signed_delivery", "courier_tracking"]
-VIRTUAL = ["delivery_record", "customer_confirmation"]
-
-
-def give(case, order, kinds, by, **kwargs):
-    return [evidence_item(case, order=order, kind=kind, uploaded_by=by, **kwargs) for kind in kinds]
-
-
-@pytest.fixture
-def evidence_case(case_in):
-    """A case in the evidence state with three physical orders and no evidence yet."""
-    return case_in("evidence", orders=3, with_evidence=False)
-
-
-def test_a_new_case_takes_its_profile_and_attempt_limit(make_case, blossom_shop):
-    profile = PlatformRuleProfile.objects.get(platform="tmall", violation_type="fake_transaction")
-    profile.attempt_limit = 3
-    profile.save()
-
-    case = make_case(blossom_shop)
-
-    assert case.rule_profile == profile
-    assert case.appeal_attempt_limit == 3
-
-
-def test_every_platform_and_violation_has_a_default_profile(db):
-    profiles = PlatformRuleProfile.objects.all()
-
-    assert profiles.count() == 8 * 5
-    taobao = profiles.get(platform="taobao", violation_type="fake_transaction")
-    assert (taobao.appeal_window_value, taobao.appeal_window_unit, taobao.chat_lookback_days) == (72, "hours", 75)
-    assert taobao.required_evidence == {"physical": PHYSICAL, "virtual": VIRTUAL}
-    jd = profiles.get(platform="jd", violation_type="fake_transaction")
-    assert (jd.appeal_window_value, jd.appeal_window_unit) == (7, "natural_days")
-
-
-def test_moving_a_case_to_another_platform_takes_that_profile(make_case, blossom_shop, blossom, supervisor):
-    jd_shop = ShopFactory.create(organisation=blossom, platform="jd")
-    PlatformRuleProfile.objects.filter(platform="jd").update(attempt_limit=1)
-    case = make_case(blossom_shop)
-
-    services.case_update_details(case_id=case.pk, actor=supervisor, changes={"shop": jd_shop})
-
-    case.refresh_from_db()
-    assert (case.rule_profile.platform, case.appeal_attempt_limit) == ("jd", 1)
-    event = CaseEvent.objects.filter(case=case, kind="details_updated").latest("id")
-    assert event.new_value["appeal_attempt_limit"] == 1
-
-
-def test_a_case_without_a_profile_is_refused_with_the_reason(make_case, blossom_shop):
-    PlatformRuleProfile.objects.filter(platform="tmall", violation_type="counterfeit").delete()
-
-    with pytest.raises(InvalidInput) as caught:
-        make_case(blossom_shop, violation_type="counterfeit")
-
-    assert "violation_type" in caught.value.details["fields"]
+from tests.evidence.helpers import PHYSICAL, VIRTUAL, give
+from tests.factories import evidence_item
 
 
 def test_summary_counts_complete_incomplete_excluded_and_missing_kinds(evidence_case, supervisor):
@@ -177,56 +121,6 @@ def test_the_transition_list_shows_the_same_unmet_evidence(api, evidence_case, s
 
     submit = next(t for t in response.data if t["name"] == "submit_appeal")
     assert submit["unmet_conditions"][0]["details"]["orders_incomplete"] == 3
-
-
-def test_submit_records_exactly_the_evidence_that_went_in(api, evidence_case, supervisor):
-    first, second, third = evidence_case.flagged_orders.all()
-    sent = give(evidence_case, first, PHYSICAL, supervisor) + give(evidence_case, second, PHYSICAL, supervisor)
-    services.flagged_order_set_excluded(
-        case_id=evidence_case.pk, order_id=third.pk, actor=supervisor, excluded=True, reason="Admitted."
-    )
-    left_out = give(evidence_case, third, PHYSICAL[:1], supervisor)[0]
-    pending = evidence_item(
-        evidence_case, order=first, kind="payment_record", uploaded_by=supervisor, review_state="pending"
-    )
-    case_level = evidence_item(evidence_case, order=None, kind="malicious_brushing", uploaded_by=supervisor)
-
-    response = api(supervisor).post(f"/api/v1/cases/{evidence_case.pk}/transitions/", {"transition": "submit_appeal"})
-
-    assert response.status_code == 200, response.data
-    attempt = AppealAttempt.objects.get(case=evidence_case)
-    assert attempt.number == 1
-    assert attempt.submitted_by == supervisor
-    included = {entry["item"]: entry["sha256"] for entry in attempt.manifest}
-    assert included == {item.pk: item.sha256 for item in [*sent, case_level]}
-    locked = set(EvidenceItem.objects.filter(first_submitted_in=attempt).values_list("pk", flat=True))
-    assert locked == set(included)
-    assert left_out.pk not in locked
-    assert pending.pk not in locked
-    event = CaseEvent.objects.filter(case=evidence_case, kind="state_changed").latest("id")
-    assert (event.new_value["attempt"], event.new_value["evidence_items"]) == (1, 9)
-
-
-def test_a_second_attempt_keeps_the_first_attempts_lock(case_in, supervisor):
-    case = case_in("resolved")
-    first_attempt = AppealAttempt.objects.get(case=case)
-    services.case_transition(case_id=case.pk, name="reappeal", actor=supervisor)
-    order = case.flagged_orders.first()
-    old = EvidenceItem.objects.get(order=order, kind="chat_log")
-    newer = evidence_item(case, order=order, kind="chat_log", uploaded_by=supervisor, content=b"a fuller chat log")
-    old.superseded_by = newer
-    old.save()
-
-    services.case_transition(case_id=case.pk, name="submit_appeal", actor=supervisor)
-
-    second = AppealAttempt.objects.get(case=case, number=2)
-    items = {entry["item"] for entry in second.manifest}
-    assert newer.pk in items
-    assert old.pk not in items
-    assert old.pk in {entry["item"] for entry in first_attempt.manifest}
-    old.refresh_from_db()
-    newer.refresh_from_db()
-    assert (old.first_submitted_in, newer.first_submitted_in) == (first_attempt, second)
 
 
 def test_an_appeal_with_every_order_excluded_is_refused(evidence_case, supervisor):

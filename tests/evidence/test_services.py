@@ -1,20 +1,27 @@
-"""Evidence review, removal and superseding, the lists staff and clients see, and the history they write."""
+"""Evidence review, removal and superseding (``evidence.services``), the lists staff and clients see, the
+history they write, and the checks the upload service makes of a file handed to it."""
 
 from __future__ import annotations
 
-import pytest
+import hashlib
 
-from agency.errors import NotAllowed
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from agency.errors import InvalidInput, NotAllowed
 from cases.models import AppealAttempt, CaseEvent
 from evidence import services
-from evidence.models import EvidenceItem
-from tests.evidence.samples import PDF, png, post_upload
+from evidence.models import EvidenceItem, EvidenceRequest
+from tests.conftest import requires_postgres
+from tests.evidence.samples import (
+    CHAT,
+    PDF,
+    png,
+    post_upload,
+    stored_files,
+    upload_file,
+)
 from tests.factories import evidence_item
-
-
-@pytest.fixture
-def case(case_in):
-    return case_in("evidence", with_evidence=False)
 
 
 @pytest.fixture
@@ -442,3 +449,105 @@ def test_staff_read_one_item(api, item, manager, outsider_manager):
 def test_a_client_reads_one_item_of_their_case(api, item, alice, charlie):
     assert api(alice).get(f"/api/v1/portal/evidence/{item.pk}/").data["id"] == item.pk
     assert api(charlie).get(f"/api/v1/portal/evidence/{item.pk}/").status_code == 404
+
+
+# --- Uploads handed to the service ----------------------------------------------------------
+
+
+def test_the_service_checks_names_too(case, order, manager):
+    with pytest.raises(InvalidInput) as refused:
+        services.evidence_upload(
+            case_id=case.pk, actor=manager, file=upload_file("a..png", png()), kind="shipping_slip", order_id=order.pk
+        )
+    assert refused.value.details["fields"] == {"file": ["The file name must not contain “..”."]}
+
+
+def test_every_field_problem_is_reported_at_once(case, manager):
+    with pytest.raises(InvalidInput) as refused:
+        services.evidence_upload(
+            case_id=case.pk, actor=manager, file=upload_file("x.txt", b""), kind="selfie", order_id=10**12
+        )
+    assert set(refused.value.details["fields"]) == {"kind", "order", "file"}
+
+
+@requires_postgres
+@pytest.mark.parametrize("case_level", [False, True])
+def test_a_race_between_identical_uploads_is_settled_by_the_constraint(case, order, manager, monkeypatch, case_level):
+    """Both requests passed the duplicate check; the database lets one in and the other gets the 409.
+
+    The constraint (NULLS NOT DISTINCT, so case-level items count too) exists on
+    PostgreSQL only. SQLite runs each upload in a BEGIN IMMEDIATE transaction, so there
+    the check and the insert cannot interleave in the first place.
+    """
+    order_id = None if case_level else order.pk
+
+    def send(name):
+        return services.evidence_upload(
+            case_id=case.pk, actor=manager, file=upload_file(name, png("race")), kind="other", order_id=order_id
+        )
+
+    first = send("a.png")
+    real_duplicate_of = services._duplicate_of
+    calls = []
+
+    def check_missed_it(*args, **kwargs):
+        calls.append(args)
+        return None if len(calls) == 1 else real_duplicate_of(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_duplicate_of", check_missed_it)
+    files_before = stored_files()
+
+    with pytest.raises(services.DuplicateEvidence) as refused:
+        send("b.png")
+
+    assert refused.value.details == {"existing_item": first.pk}
+    assert len(calls) == 2
+    assert EvidenceItem.objects.count() == 1
+    assert stored_files() == files_before
+
+
+def test_the_service_keeps_a_request_of_the_case_and_refuses_another(case, make_case, blossom_shop, order, manager):
+    def request_on(target, wanted_order):
+        request = EvidenceRequest.objects.create(case=target, due_at=target.created_at, created_by=manager)
+        request.items.create(order=wanted_order, kind="shipping_slip")
+        return request
+
+    mine = request_on(case, order)
+    item = services.evidence_upload(
+        case_id=case.pk,
+        actor=manager,
+        file=upload_file("slip.png", png("req")),
+        kind="shipping_slip",
+        order_id=order.pk,
+        request_id=mine.pk,
+    )
+    assert item.request_id == mine.pk
+
+    other_case = make_case(blossom_shop, orders=1)
+    other = request_on(other_case, other_case.flagged_orders.get())
+    with pytest.raises(InvalidInput) as refused:
+        services.evidence_upload(
+            case_id=case.pk,
+            actor=manager,
+            file=upload_file("slip.png", png("req-2")),
+            kind="shipping_slip",
+            order_id=order.pk,
+            request_id=other.pk,
+        )
+    assert "request" in refused.value.details["fields"]
+
+
+def test_a_file_handed_to_the_service_directly_is_hashed_there(case, order, manager):
+    content = CHAT.encode("gb18030")
+
+    item = services.evidence_upload(
+        case_id=case.pk,
+        actor=manager,
+        file=SimpleUploadedFile("chat.txt", content),
+        kind="chat_log",
+        order_id=order.pk,
+    )
+
+    assert (item.size, item.sha256) == (len(content), hashlib.sha256(content).hexdigest())
+    assert item.content_type == "text/plain; charset=gb18030"
+    assert item.file.read() == content

@@ -1,4 +1,5 @@
-"""Evidence uploads: streamed, hashed, stored under a random name, and every refusal with its reason."""
+"""Evidence uploads (``evidence.uploads``, through the upload endpoints): streamed, hashed, stored under a random
+name, and every refusal with its reason. The upload service's own checks are in tests/evidence/test_services.py."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from agency.errors import InvalidInput
 from cases.models import CaseEvent
 from evidence import services
-from evidence.models import EvidenceItem, EvidenceRequest
+from evidence.models import EvidenceItem
 from evidence.uploads import EvidenceUploadHandler, HashedTemporaryUploadedFile
-from tests.conftest import requires_postgres
 from tests.evidence.samples import (
     CHAT,
     CHAT_CSV,
@@ -33,16 +32,6 @@ from tests.evidence.samples import (
     upload_file,
     zip_archive,
 )
-
-
-@pytest.fixture
-def case(case_in):
-    return case_in("evidence", with_evidence=False)
-
-
-@pytest.fixture
-def order(case):
-    return case.flagged_orders.order_by("id").first()
 
 
 def url(case):
@@ -283,14 +272,6 @@ def test_a_name_with_a_path_nul_or_parent_directory_is_refused_as_sent(api, case
     assert stored_files() == before
 
 
-def test_the_service_checks_names_too(case, order, manager):
-    with pytest.raises(InvalidInput) as refused:
-        services.evidence_upload(
-            case_id=case.pk, actor=manager, file=upload_file("a..png", png()), kind="shipping_slip", order_id=order.pk
-        )
-    assert refused.value.details["fields"] == {"file": ["The file name must not contain “..”."]}
-
-
 @pytest.mark.parametrize(
     ("name", "content", "says"),
     [
@@ -342,14 +323,6 @@ def test_an_order_of_another_case_is_refused(api, case, make_case, blossom_shop,
 
     assert response.status_code == 400
     assert response.data["error"]["details"]["fields"] == {"order": ["No flagged order with this id on this case."]}
-
-
-def test_every_field_problem_is_reported_at_once(case, manager):
-    with pytest.raises(InvalidInput) as refused:
-        services.evidence_upload(
-            case_id=case.pk, actor=manager, file=upload_file("x.txt", b""), kind="selfie", order_id=10**12
-        )
-    assert set(refused.value.details["fields"]) == {"kind", "order", "file"}
 
 
 def test_two_files_in_one_request_are_refused(api, case, order, manager):
@@ -415,42 +388,6 @@ def test_a_removed_file_may_be_uploaded_again(api, case, order, manager):
     assert again.status_code == 201, again.content
 
 
-@requires_postgres
-@pytest.mark.parametrize("case_level", [False, True])
-def test_a_race_between_identical_uploads_is_settled_by_the_constraint(case, order, manager, monkeypatch, case_level):
-    """Both requests passed the duplicate check; the database lets one in and the other gets the 409.
-
-    The constraint (NULLS NOT DISTINCT, so case-level items count too) exists on
-    PostgreSQL only. SQLite runs each upload in a BEGIN IMMEDIATE transaction, so there
-    the check and the insert cannot interleave in the first place.
-    """
-    order_id = None if case_level else order.pk
-
-    def send(name):
-        return services.evidence_upload(
-            case_id=case.pk, actor=manager, file=upload_file(name, png("race")), kind="other", order_id=order_id
-        )
-
-    first = send("a.png")
-    real_duplicate_of = services._duplicate_of
-    calls = []
-
-    def check_missed_it(*args, **kwargs):
-        calls.append(args)
-        return None if len(calls) == 1 else real_duplicate_of(*args, **kwargs)
-
-    monkeypatch.setattr(services, "_duplicate_of", check_missed_it)
-    files_before = stored_files()
-
-    with pytest.raises(services.DuplicateEvidence) as refused:
-        send("b.png")
-
-    assert refused.value.details == {"existing_item": first.pk}
-    assert len(calls) == 2
-    assert EvidenceItem.objects.count() == 1
-    assert stored_files() == files_before
-
-
 # --- Case state, audiences and the request link -------------------------------------------
 
 
@@ -490,50 +427,3 @@ def test_an_unknown_case_is_404_before_the_body_is_read(api, manager):
     response = post_upload(api(manager), "/api/v1/cases/999999/evidence/", name="slip.png", content=png())
 
     assert response.status_code == 404
-
-
-def test_the_service_keeps_a_request_of_the_case_and_refuses_another(case, make_case, blossom_shop, order, manager):
-    def request_on(target, wanted_order):
-        request = EvidenceRequest.objects.create(case=target, due_at=target.created_at, created_by=manager)
-        request.items.create(order=wanted_order, kind="shipping_slip")
-        return request
-
-    mine = request_on(case, order)
-    item = services.evidence_upload(
-        case_id=case.pk,
-        actor=manager,
-        file=upload_file("slip.png", png("req")),
-        kind="shipping_slip",
-        order_id=order.pk,
-        request_id=mine.pk,
-    )
-    assert item.request_id == mine.pk
-
-    other_case = make_case(blossom_shop, orders=1)
-    other = request_on(other_case, other_case.flagged_orders.get())
-    with pytest.raises(InvalidInput) as refused:
-        services.evidence_upload(
-            case_id=case.pk,
-            actor=manager,
-            file=upload_file("slip.png", png("req-2")),
-            kind="shipping_slip",
-            order_id=order.pk,
-            request_id=other.pk,
-        )
-    assert "request" in refused.value.details["fields"]
-
-
-def test_a_file_handed_to_the_service_directly_is_hashed_there(case, order, manager):
-    content = CHAT.encode("gb18030")
-
-    item = services.evidence_upload(
-        case_id=case.pk,
-        actor=manager,
-        file=SimpleUploadedFile("chat.txt", content),
-        kind="chat_log",
-        order_id=order.pk,
-    )
-
-    assert (item.size, item.sha256) == (len(content), hashlib.sha256(content).hexdigest())
-    assert item.content_type == "text/plain; charset=gb18030"
-    assert item.file.read() == content
