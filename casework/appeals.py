@@ -26,7 +26,7 @@ supplement request, its deadline and evidence items.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
-from agency.errors import InvalidInput, InvalidState, NotAllowed, NotFound
+from agency.accounts.permissions import require_role
+from agency.errors import InvalidInput, InvalidState, NotFound
 from cases.history import record_case_event
 from cases.models import (
     OPEN_STATES,
@@ -352,11 +353,6 @@ def outcome_write(*, case: Case, plan: OutcomePlan, actor: User, note: str = "")
 # --- Attempts --------------------------------------------------------------------------------
 
 
-def _require_role(actor: User, roles: Iterable[str]) -> None:
-    if actor.role not in roles:
-        raise NotAllowed()
-
-
 def _require_open_case(case: Case) -> None:
     if case.state not in OPEN_STATES:
         raise InvalidState(
@@ -399,7 +395,7 @@ def attempt_get(*, case: Case, number: int) -> AppealAttempt:
 @transaction.atomic
 def attempt_update(*, case_id: int, number: int, actor: User, platform_reference: str) -> AppealAttempt:
     """Set (or correct) the number the platform gave the appeal; case workers only, the history keeps the old one."""
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     case = case_for_actor(actor=actor, case_id=case_id, lock=True)
     attempt = AppealAttempt.objects.select_for_update().filter(case_id=case.pk, number=number).first()
     if attempt is None:
@@ -466,7 +462,7 @@ def supplement_request_create(
     SUPPLEMENT_DEFAULT_HOURS. A ``platform_supplement`` deadline at that fixed time is
     set and linked; it runs whatever the case waits on, as the platform's clocks do.
     """
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     case = case_for_actor(actor=actor, case_id=case_id, lock=True)
     attempt = _attempt_under_review(case)
     now = timezone.now()
@@ -594,7 +590,7 @@ def supplement_respond(
     one more thing); a cancelled request, or one whose attempt is decided, takes none (409).
     Items sent go to the platform, so they are locked like those of a submitted appeal.
     """
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     case, request = _locked_supplement(actor, supplement_id)
     if request.status == SupplementStatus.CANCELLED:
         raise InvalidState(_("This supplement request was cancelled."), details={"status": request.status})
@@ -643,7 +639,7 @@ def supplement_respond(
 @transaction.atomic
 def supplement_cancel(*, supplement_id: int, actor: User, reason: str) -> SupplementRequest:
     """Drop an open request (the platform withdrew it, or it was entered by mistake); its deadline is cancelled."""
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     case, request = _locked_supplement(actor, supplement_id)
     _require_open_case(case)
     if request.status != SupplementStatus.OPEN:

@@ -32,10 +32,11 @@ from django.utils.translation import gettext as _
 
 from agency import moments
 from agency.accounts.models import User
+from agency.accounts.permissions import require_role
 from agency.errors import InvalidInput, InvalidState
 from cases.models import EDITABLE_STATES, EventKind, FlaggedOrder, GoodsType
 from cases.permissions import CASE_EDITORS
-from casework.services import _add_orders, _require_role, _visible_case
+from casework.services import _add_orders, _visible_case
 
 MAX_IMPORT_ROWS = 50_000
 # The same ceiling as an evidence upload; a 50,000-row export with the usual columns fits.
@@ -842,7 +843,7 @@ def flagged_orders_import(
        then bulk-create the orders, bump the case's order count and write one history event
        with the file's name and SHA-256. A dry run stops before writing.
     """
-    _require_role(actor, CASE_EDITORS)
+    require_role(actor, CASE_EDITORS)
     _check_editable(_visible_case(actor, case_id).state)
     order_file = read_order_file(
         upload=upload, mapping=mapping, default_goods_type=default_goods_type, default_currency=default_currency

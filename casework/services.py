@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import Role, User
-from agency.errors import Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
+from agency.accounts.permissions import require_role
+from agency.errors import Conflict, InvalidInput, InvalidState, NotFound
 from agency.organisations.models import Shop
 from cases.history import record_case_event
 from cases.models import (
@@ -59,11 +60,6 @@ EDITABLE_FIELDS = (
 MAX_ORDERS_PER_REQUEST = 10_000
 # Details from which the platform's appeal window is computed.
 DEADLINE_FIELDS = {"notice_received_at", "appeal_deadline", "rule_profile"}
-
-
-def _require_role(actor: User, roles: Iterable[str]) -> None:
-    if actor.role not in roles:
-        raise NotAllowed()
 
 
 def _visible_case(actor: User, case_id: int, *, for_update: bool = False) -> Case:
@@ -112,7 +108,7 @@ def case_create(
     external_reference: str = "",
 ) -> Case:
     """Open a case at intake, optionally with its flagged orders, all or nothing."""
-    _require_role(actor, CASE_EDITORS)
+    require_role(actor, CASE_EDITORS)
     _check_notice_period(notice_period_start, notice_period_end)
     external_reference = external_reference.strip()
     _check_external_reference_free(shop.organisation_id, external_reference)
@@ -181,7 +177,7 @@ def _jsonable(value: Any) -> Any:
 @transaction.atomic
 def case_update_details(*, case_id: int, actor: User, changes: Mapping[str, Any]) -> Case:
     """Correct the notice's details while the case is in intake or assessment."""
-    _require_role(actor, CASE_EDITORS)
+    require_role(actor, CASE_EDITORS)
     case = _visible_case(actor, case_id, for_update=True)
     if case.state not in EDITABLE_STATES:
         raise InvalidState(_("Details can be changed only in intake or assessment."), details={"state": case.state})
@@ -229,7 +225,7 @@ def case_assign(*, case_id: int, actor: User, assignee_id: int | None, reason: s
     assignment may go without one. The new assignee is notified, and their
     ``last_assigned_at`` (a tie-breaker for automatic assignment) moves to now.
     """
-    _require_role(actor, ASSIGNERS)
+    require_role(actor, ASSIGNERS)
     case = _visible_case(actor, case_id, for_update=True)
     if case.state not in OPEN_STATES:
         raise InvalidState(_("A finished case cannot be reassigned."), details={"state": case.state})
@@ -342,7 +338,7 @@ def _add_orders(
 @transaction.atomic
 def flagged_orders_add(*, case_id: int, actor: User, orders: Sequence[Mapping[str, Any]]) -> list[FlaggedOrder]:
     """Add one or many flagged orders; if any is invalid, none is added."""
-    _require_role(actor, CASE_EDITORS)
+    require_role(actor, CASE_EDITORS)
     case = _visible_case(actor, case_id, for_update=True)
     if case.state not in EDITABLE_STATES:
         raise InvalidState(
@@ -354,7 +350,7 @@ def flagged_orders_add(*, case_id: int, actor: User, orders: Sequence[Mapping[st
 @transaction.atomic
 def rule_profile_update(*, profile_id: int, actor: User, changes: Mapping[str, Any]) -> PlatformRuleProfile:
     """Administrators correct a platform's rules when the platform changes them."""
-    _require_role(actor, (Role.ADMINISTRATOR,))
+    require_role(actor, (Role.ADMINISTRATOR,))
     profile = PlatformRuleProfile.objects.select_for_update().get(pk=profile_id)
     for name, value in changes.items():
         setattr(profile, name, value)
@@ -376,7 +372,7 @@ def flagged_order_set_excluded(
     *, case_id: int, order_id: int, actor: User, excluded: bool, reason: str = ""
 ) -> FlaggedOrder:
     """Leave an order out of the appeal (a reason is required), or bring it back."""
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     case = _visible_case(actor, case_id, for_update=True)
     order = FlaggedOrder.objects.select_for_update().filter(case_id=case.pk, pk=order_id).first()
     if order is None:

@@ -57,7 +57,7 @@ class Move:
     """One transition being taken: the case (loaded once), who takes it, and what the steps share."""
 
     case: Case
-    actor: User | None
+    actor: User
     name: str
     inputs: dict[str, str]
     order_results: Sequence[Mapping[str, Any]] | None = None
@@ -242,7 +242,7 @@ class TransitionSpec:
 def _registry() -> dict[str, TransitionSpec]:
     field_ = Case._meta.get_field("state")
     grouped: dict[str, list[Any]] = {}
-    for declared in field_.get_all_transitions(Case):  # type: ignore[attr-defined]
+    for declared in field_.get_all_transitions(Case):
         grouped.setdefault(declared.name, []).append(declared)
     missing = set(grouped) ^ set(STEPS)
     if missing:

@@ -157,7 +157,9 @@ def evidence_snapshot(case: Case, *, lock: bool = False) -> EvidenceSnapshot:
     )
     if lock:
         items = items.select_for_update(of=("self",))
-    rows = list(items.values("id", "order_id", "kind", "sha256", "size", "original_name"))
+    rows: list[dict[str, Any]] = [
+        dict(row) for row in items.values("id", "order_id", "kind", "sha256", "size", "original_name")
+    ]
     accepted: dict[int, set[str]] = {}
     for row in rows:
         if row["order_id"] is not None:

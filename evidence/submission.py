@@ -22,7 +22,7 @@ def _in_flight_refusal(attempt: AppealAttempt) -> InvalidState:
     )
 
 
-def appeal_attempt_record(*, case: Case, actor: User | None, evidence: EvidenceSnapshot) -> AppealAttempt:
+def appeal_attempt_record(*, case: Case, actor: User, evidence: EvidenceSnapshot) -> AppealAttempt:
     """Record attempt ``case.appeal_attempts_used`` with exactly the evidence that goes with it.
 
     Call inside the transaction of the ``submit_appeal`` transition, with the evidence it

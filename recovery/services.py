@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import STAFF_ROLES, Role, User
+from agency.accounts.permissions import require_role
 from agency.errors import Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
 from agency.organisations.models import Platform
 from cases.history import record_case_event
@@ -46,11 +47,6 @@ class ActiveTemplateExists(Conflict):
     """Another template is already active for the platform; details.template is its id."""
 
     code = "active_template_exists"
-
-
-def _require_role(actor: User, roles: Sequence[str]) -> None:
-    if actor.role not in roles:
-        raise NotAllowed()
 
 
 def business_date(at: dt.datetime) -> dt.date:
@@ -181,7 +177,7 @@ def template_create(
     tasks: Sequence[Mapping[str, Any]] = (),
 ) -> RecoveryTemplate:
     """A new template; only one may be active per platform (409 naming the active one)."""
-    _require_role(actor, TEMPLATE_EDITORS)
+    require_role(actor, TEMPLATE_EDITORS)
     values: dict[str, Any] = {"name": name, "platform": platform, "tasks": list(tasks)}
     if check_in_days is not None:
         values["check_in_days"] = check_in_days
@@ -198,7 +194,7 @@ def template_create(
 @transaction.atomic
 def template_update(*, actor: User, template_id: int, changes: Mapping[str, Any]) -> RecoveryTemplate:
     """Change a template; ``tasks``, when given, replaces the whole task list. Plans already made keep theirs."""
-    _require_role(actor, TEMPLATE_EDITORS)
+    require_role(actor, TEMPLATE_EDITORS)
     template = RecoveryTemplate.objects.select_for_update().filter(pk=template_id).first()
     if template is None:
         raise NotFound()
@@ -217,7 +213,7 @@ def template_update(*, actor: User, template_id: int, changes: Mapping[str, Any]
 @transaction.atomic
 def template_deactivate(*, actor: User, template_id: int) -> RecoveryTemplate:
     """Stop using a template for new plans; it is kept for the plans made from it."""
-    _require_role(actor, TEMPLATE_EDITORS)
+    require_role(actor, TEMPLATE_EDITORS)
     template = RecoveryTemplate.objects.select_for_update().filter(pk=template_id).first()
     if template is None:
         raise NotFound()
@@ -419,7 +415,7 @@ def plan_task_add(
     note: str = "",
 ) -> RecoveryTask:
     """Add a task to the case's plan; a staff task goes to the case's assignee unless another is named."""
-    _require_role(actor, PLAN_WORKERS)
+    require_role(actor, PLAN_WORKERS)
     case = case_for_actor(actor=actor, case_id=case_id, lock=True)
     _require_recovery(case)
     plan = _plan_of(case)
@@ -456,7 +452,7 @@ def plan_task_update(*, task_id: int, actor: User, changes: Mapping[str, Any]) -
     Moving a task to the client clears its assignee; moving it to the agency gives it the
     case's assignee unless one is named.
     """
-    _require_role(actor, PLAN_WORKERS)
+    require_role(actor, PLAN_WORKERS)
     case, plan, task = _locked_task(actor, task_id)
     _require_recovery(case)
     _require_not_waived(plan)
@@ -504,7 +500,7 @@ def plan_task_update(*, task_id: int, actor: User, changes: Mapping[str, Any]) -
 @transaction.atomic
 def plan_task_remove(*, task_id: int, actor: User, reason: str = "") -> None:
     """Take a task off the plan; a done task stays (it is part of the record), 409."""
-    _require_role(actor, PLAN_WORKERS)
+    require_role(actor, PLAN_WORKERS)
     case, plan, task = _locked_task(actor, task_id)
     _require_recovery(case)
     _require_not_waived(plan)
@@ -522,7 +518,7 @@ def plan_waive(*, case_id: int, actor: User, reason: str) -> RecoveryPlan:
     A case in reputation recovery without a plan (started before plans existed) gets an
     empty one, waived.
     """
-    _require_role(actor, PLAN_WAIVERS)
+    require_role(actor, PLAN_WAIVERS)
     case = case_for_actor(actor=actor, case_id=case_id, lock=True)
     _require_recovery(case)
     if not reason.strip():
@@ -561,7 +557,7 @@ def portal_task_update(*, task_id: int, actor: User, status: str) -> RecoveryTas
 
     Another organisation's task is a 404; a task the agency does is the agency's (403).
     """
-    _require_role(actor, (Role.CLIENT,))
+    require_role(actor, (Role.CLIENT,))
     case, plan, task = _locked_task(actor, task_id)
     if task.owner != TaskOwner.CLIENT:
         raise NotAllowed(_("The agency does this task; only the agency can change it."))

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
+from agency.accounts.permissions import require_role
 from agency.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from cases.models import OPEN_STATES, Case, CaseState, SupplementRequest, SupplementStatus
 from cases.permissions import ASSIGNERS, CASE_WORKERS
@@ -34,11 +35,6 @@ MANUAL_KINDS = (
 # request, which would move them straight back, so nobody moves those here.
 SUPERVISOR_MOVABLE_KINDS = (DeadlineKind.STAGE_SLA, DeadlineKind.PLATFORM_FOLLOW_UP)
 MAX_BUDGET_AMOUNT = 1000
-
-
-def _require_role(actor: User, roles: tuple[str, ...]) -> None:
-    if actor.role not in roles:
-        raise NotAllowed()
 
 
 def _locked_case(actor: User, case_id: int) -> Case:
@@ -151,7 +147,7 @@ def deadline_create(
     Only the kinds in MANUAL_KINDS; ``starts_at`` defaults to now. A case has one open
     appeal window at a time: a second one is refused (409) in favour of moving the first.
     """
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     case = _locked_case(actor, case_id)
     _require_open_case(case)
     now = timezone.now()
@@ -191,7 +187,7 @@ def deadline_move_to(*, deadline_id: int, actor: User, due_at: dt.datetime, reas
 
     Case workers move the kinds they enter; supervisors may also move internal clocks.
     """
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     deadline = _locked_deadline(actor, deadline_id)
     if deadline.kind in (DeadlineKind.CHAT_EVIDENCE_EXPIRY, DeadlineKind.CLIENT_EVIDENCE_REQUEST):
         raise InvalidState(
@@ -223,7 +219,7 @@ def deadline_mark_met(*, deadline_id: int, actor: User, reason: str = "") -> Dea
 
     Automatic kinds are refused (409): they are met by what they wait for.
     """
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     deadline = _locked_deadline(actor, deadline_id)
     if deadline.kind not in MANUAL_KINDS:
         raise InvalidState(
@@ -244,7 +240,7 @@ def deadline_cancel(*, deadline_id: int, actor: User, reason: str) -> Deadline:
 
     Case workers cancel the kinds they enter; supervisors and administrators may cancel any.
     """
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     deadline = _locked_deadline(actor, deadline_id)
     if deadline.kind not in MANUAL_KINDS and actor.role not in ASSIGNERS:
         raise NotAllowed(_("Only supervisors can cancel a deadline the system keeps."))
@@ -269,7 +265,7 @@ def _check_party(waiting_on: str) -> None:
 @transaction.atomic
 def case_wait_add(*, case_id: int, actor: User, waiting_on: str, note: str = "") -> CaseWait:
     """Start waiting on the client or the platform: the case's internal clocks pause (409 if already waiting)."""
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     _check_party(waiting_on)
     case = _locked_case(actor, case_id)
     _require_open_case(case)
@@ -287,7 +283,7 @@ def case_wait_add(*, case_id: int, actor: User, waiting_on: str, note: str = "")
 @transaction.atomic
 def case_wait_stop(*, case_id: int, actor: User, waiting_on: str, note: str = "") -> CaseWait:
     """Stop waiting on a party: paused clocks run again with the time they had left (409 if not waiting)."""
-    _require_role(actor, CASE_WORKERS)
+    require_role(actor, CASE_WORKERS)
     _check_party(waiting_on)
     case = _locked_case(actor, case_id)
     _require_open_case(case)
