@@ -1,4 +1,5 @@
-"""Fee quotes from the staff side: proposing, revising, withdrawing, deciding on the client's behalf."""
+"""Fee quotes from the staff side (``billing.services``): proposing, revising, withdrawing, deciding on the
+client's behalf, and who is told."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reputation recovery plans: started from a template, worked by staff and the client, then done or waived."""
+"""Reputation recovery plans (``recovery.services``): started from a template, worked by staff and the client,
+then done or waived."""
 
 from __future__ import annotations
 
