@@ -9,45 +9,22 @@ import agency.api.converters  # noqa: F401  (registers <id:...> before any app's
 from cases.api.rule_profiles import RuleProfileViewSet
 from cases.api.views import CaseViewSet
 from cases.portal.views import PortalCaseViewSet
-from evidence.api.dossier import CaseDossierView
-from evidence.api.views import CaseEvidenceViewSet, EvidenceViewSet
-from evidence.portal.views import PortalCaseEvidenceViewSet, PortalEvidenceViewSet
-from evidence.requests_api.views import (
-    CaseEvidenceRequestsView,
-    EvidenceRequestCancelView,
-    PortalCaseEvidenceRequestsView,
-    PortalEvidenceRequestView,
-)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("cases", CaseViewSet, basename="case")
 router.register("rule-profiles", RuleProfileViewSet, basename="rule-profile")
-router.register(r"cases/(?P<id>[0-9]{1,18})/evidence", CaseEvidenceViewSet, basename="case-evidence")
-router.register("evidence", EvidenceViewSet, basename="evidence")
 
 portal_router = DefaultRouter(trailing_slash=True)
 portal_router.include_root_view = False
 portal_router.register("cases", PortalCaseViewSet, basename="portal-case")
-portal_router.register(
-    r"cases/(?P<id>[0-9]{1,18})/evidence", PortalCaseEvidenceViewSet, basename="portal-case-evidence"
-)
-portal_router.register("evidence", PortalEvidenceViewSet, basename="portal-evidence")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("agency.api.urls")),
     path("", include("agency.accounts.api.urls")),
     path("", include("agency.organisations.api.urls")),
-    path(
-        "portal/cases/<id:case_id>/evidence-requests/",
-        PortalCaseEvidenceRequestsView.as_view(),
-        name="portal-case-evidence-requests",
-    ),
-    path("portal/evidence-requests/<id:pk>/", PortalEvidenceRequestView.as_view(), name="portal-evidence-request"),
     path("portal/", include(portal_router.urls)),
-    path("cases/<id:case_id>/evidence-requests/", CaseEvidenceRequestsView.as_view(), name="case-evidence-requests"),
-    path("evidence-requests/<id:pk>/cancel/", EvidenceRequestCancelView.as_view(), name="evidence-request-cancel"),
-    path("cases/<id:pk>/dossier/", CaseDossierView.as_view(), name="case-dossier"),
+    path("", include("evidence.api.urls")),
     # Running the agency (issue 6): each part keeps its own URL list.
     path("", include("cases.urls_assignment")),
     path("", include("cases.urls_conversation")),

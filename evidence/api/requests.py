@@ -1,4 +1,7 @@
-"""Evidence request endpoints: staff ask and cancel; the client's portal lists what is asked of it."""
+"""Evidence request endpoints for staff: ask the client for items, list and cancel requests.
+
+The client's portal lists what is asked of it in evidence.api.portal.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +13,11 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agency.api.permissions import IsAgencyStaff, IsClientUser, current_user
+from agency.api.permissions import IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from evidence import requests as service
-from evidence.requests_api import serializers as s
-
-
-def _filtered(queryset: Any, request: Request) -> Any:
-    query = s.RequestListQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    wanted = query.validated_data.get("status")
-    return queryset.filter(status=wanted) if wanted else queryset
+from evidence.api import serializers as s
+from evidence.api.base import filtered_requests
 
 
 class CaseEvidenceRequestsView(GenericAPIView[Any]):
@@ -33,7 +30,7 @@ class CaseEvidenceRequestsView(GenericAPIView[Any]):
     @extend_schema(parameters=[s.RequestListQuerySerializer], responses={200: s.EvidenceRequestSerializer(many=True)})
     def get(self, request: Request, case_id: int) -> Response:
         requests = service.evidence_requests_for_staff(user=current_user(request), case_id=case_id)
-        page = self.paginate_queryset(_filtered(requests, request))
+        page = self.paginate_queryset(filtered_requests(requests, request))
         return self.get_paginated_response(s.EvidenceRequestSerializer(page, many=True).data)
 
     @extend_schema(
@@ -62,31 +59,3 @@ class EvidenceRequestCancelView(GenericAPIView[Any]):
         )
         shown = service.evidence_requests_for_staff(user=current_user(request), case_id=cancelled.case_id).get(pk=pk)
         return Response(s.EvidenceRequestSerializer(shown).data)
-
-
-class PortalCaseEvidenceRequestsView(GenericAPIView[Any]):
-    """What the agency has asked the client for on one case; `?status=open` for what is still owed."""
-
-    permission_classes = [IsClientUser]
-    serializer_class = s.PortalEvidenceRequestSerializer
-    filter_backends: list[Any] = []
-
-    @extend_schema(
-        tags=["portal"],
-        parameters=[s.RequestListQuerySerializer],
-        responses={200: s.PortalEvidenceRequestSerializer(many=True)},
-    )
-    def get(self, request: Request, case_id: int) -> Response:
-        requests = service.evidence_requests_for_client(user=current_user(request), case_id=case_id)
-        page = self.paginate_queryset(_filtered(requests, request))
-        return self.get_paginated_response(s.PortalEvidenceRequestSerializer(page, many=True).data)
-
-
-class PortalEvidenceRequestView(GenericAPIView[Any]):
-    permission_classes = [IsClientUser]
-    serializer_class = s.PortalEvidenceRequestSerializer
-
-    @extend_schema(tags=["portal"], responses={200: s.PortalEvidenceRequestSerializer})
-    def get(self, request: Request, pk: int) -> Response:
-        found = service.evidence_request_for_client(user=current_user(request), request_id=pk)
-        return Response(s.PortalEvidenceRequestSerializer(found).data)

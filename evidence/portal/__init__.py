@@ -1,1 +1,0 @@
-"""Client portal evidence API: uploads, downloads and removal of the client's own evidence."""
