@@ -1,5 +1,6 @@
-"""A real Celery worker process takes real messages off the broker: the heartbeat, and the
-deadline sweep with the notification e-mails it queues."""
+"""The Celery application (``agency.celery``) in a real worker process: it takes real messages off the
+broker, the heartbeat and the deadline sweep with the notification e-mails it queues, uses the configured
+broker and stays inside its var directory."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A real Celery worker killed in the middle of a webhook delivery: the delivery's claim runs
-out, a restarted worker sends the event again, and the receiver gets it at least once.
+"""The webhook dispatch task (``integrations.tasks``) in a real Celery worker killed in the middle of a
+delivery: the delivery's claim runs out, a restarted worker sends the event again, and the receiver gets it
+at least once.
 
 Runs on PostgreSQL and Redis only (as CI does): the worker subprocess connects to this
 test's database, which a transactional test commits to, and takes its task off Redis.
@@ -29,13 +30,13 @@ from agency.organisations.models import Shop
 from cases.models import Case
 from integrations import webhooks
 from integrations.models import DeliveryStatus, OutboxEvent, WebhookDelivery
+from tests.agency.test_celery import forget_redis_queue, stop, worker_env
 from tests.integrations.test_webhooks import SECRET, verify
-from tests.workflows.test_worker import forget_redis_queue, stop, worker_env
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 DEADLINE_SECONDS = 60
 SEND_EVERY_SECONDS = 1.5
-# As tests/workflows/test_worker.py's worker, without gossip and mingle: a killed worker could
+# As tests/agency/test_celery.py's worker, without gossip and mingle: a killed worker could
 # not remove its gossip queue's binding from the shared Redis.
 WORKER_SCRIPT = """
 import sys
