@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from workflows.models import CalendarDay, Deadline, StageSla
+from workflows.models import CalendarDay, Deadline
 
 pytestmark = pytest.mark.django_db
 
@@ -293,11 +293,6 @@ def test_working_time_names_every_bad_parameter(api, manager, params, bad):
 
 
 # --- Stage SLAs -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def intake_sla(db) -> StageSla:
-    return StageSla.objects.get(state="intake")
 
 
 def test_staff_read_the_stage_slas(api, manager, intake_sla):

@@ -1,10 +1,16 @@
-"""The calendar never guesses silently (issue 12, point 8).
+"""The calendar never guesses silently.
 
 A year whose official holiday arrangement is not loaded runs on its statutory holidays and
 every clock that reaches it is provisional, with the reason; entering the arrangement
 recomputes those clocks in the same transaction and clears the mark; the administrators are
 told from a configured day, once; the health check says which years are missing; and dates
 far outside the supported years are refused instead of computed on an empty calendar.
+
+One rule checked across the modules that keep it (``workflows.holidays``, ``workflows.calendar``,
+``workflows.calendar_services``, ``workflows.tasks``, the calendar endpoints, the admin and the health
+check), so the file is named for the rule rather than for one module: every test here runs on the same
+frozen day (the autouse ``december_2026``), from which the supported years are counted, so the tests
+cannot move into those modules' files without it.
 
 Expected times are worked out by hand from the law's statutory holidays (since 2025:
 New Year's Day; the Spring Festival's eve and first three days; Qingming; 1-2 May; the
