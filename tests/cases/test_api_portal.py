@@ -199,7 +199,7 @@ def test_fast_portal_representation_matches_drf(case_in, state, language):
     from django.utils import translation
     from rest_framework import serializers
 
-    from cases.portal.serializers import PortalCaseSerializer
+    from cases.api.portal import PortalCaseSerializer
 
     case = case_in(state)
     with translation.override(language):
@@ -252,7 +252,7 @@ def test_fast_portal_representation_matches_drf_with_restrictions(make_case, blo
     from django.utils import translation
     from rest_framework import serializers
 
-    from cases.portal.serializers import PortalCaseSerializer
+    from cases.api.portal import PortalCaseSerializer
 
     case = make_case(blossom_shop, restrictions=["store_closure", "fine"])
     with translation.override(language):

@@ -30,8 +30,8 @@ from billing import services as billing_services
 from billing.api.portal import quote_explanation
 from billing.models import QuoteStatus
 from cases import selectors as case_selectors
+from cases.api.portal import author_name_for_client
 from cases.models import Case, CaseState
-from cases.portal.conversation import author_name_for_client
 from casework import appeals, timeline
 from casework import conversation as conversation_service
 from casework import services as case_services
