@@ -1,72 +1,21 @@
-"""Reports: the numbers on small hand-built data, filters, CSV, permissions and query counts."""
+"""Report queries (``reports.queries``): the numbers on small hand-built data, filters, grouping and query
+counts. The CSV is tests/reports/test_renderers.py's, the endpoints' validation and permissions
+tests/reports/api/test_staff.py's; the data all three use is in tests/reports/conftest.py."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone, translation
 
 from agency.accounts.models import User
-from agency.organisations.models import Shop
-from billing.models import FeeQuote
-from cases.models import Case, CaseState, CaseStateSpan
-from reports.renderers import csv_value
-from workflows.models import Deadline
+from cases.models import CaseState
+from tests.reports.helpers import ALL_REPORTS, body, get
 
 pytestmark = pytest.mark.django_db
 
-UTC = dt.UTC
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-# 2026-01-31 23:00 and 2026-02-01 01:00 in Shanghai: one month apart in the business time zone.
-LATE_JANUARY = dt.datetime(2026, 1, 31, 15, tzinfo=UTC)
-EARLY_FEBRUARY = dt.datetime(2026, 1, 31, 17, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _business_zone(settings: Any) -> None:
-    settings.BUSINESS_TIME_ZONE = "Asia/Shanghai"
-
-
-@pytest.fixture
-def case_at(make_case: Callable[..., Case]) -> Callable[..., Case]:
-    """A case put straight into a state with stored numbers (reports read them; they do not walk)."""
-
-    def make(shop: Shop, *, state: str = CaseState.INTAKE, **fields: Any) -> Case:
-        violation_type = fields.pop("violation_type", "fake_transaction")
-        case = make_case(shop, orders=1, violation_type=violation_type)
-        Case.objects.filter(pk=case.pk).update(state=state, **fields)
-        case.refresh_from_db()
-        return case
-
-    return make
-
-
-def get(client: Any, name: str, **params: Any) -> Any:
-    return client.get(f"/api/v1/reports/{name}/", params)
-
-
-def body(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.content
-    data: dict[str, Any] = response.json()
-    return data
-
 
 # --- Cases by state ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def state_cases(case_at: Callable[..., Case], blossom_shop: Shop, star_shop: Shop) -> None:
-    case_at(blossom_shop, state=CaseState.INTAKE, created_at=LATE_JANUARY)
-    case_at(blossom_shop, state=CaseState.ASSESSMENT, created_at=LATE_JANUARY)
-    case_at(blossom_shop, state=CaseState.ASSESSMENT, created_at=EARLY_FEBRUARY, violation_type="counterfeit")
-    case_at(star_shop, state=CaseState.CLOSED, created_at=EARLY_FEBRUARY)
 
 
 def test_cases_by_state_lists_every_state_with_zeros(api: Any, supervisor: User, state_cases: None) -> None:
@@ -111,40 +60,6 @@ def test_cases_by_state_filters(api: Any, supervisor: User, state_cases: None) -
 
 
 # --- Success rates -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def outcomes(case_at: Callable[..., Case], blossom_shop: Shop, star_shop: Shop) -> None:
-    resolved = CaseState.RESOLVED
-    case_at(
-        blossom_shop, state=resolved, outcome="accepted", outcome_at=LATE_JANUARY, orders_cleared=3, orders_upheld=0
-    )
-    case_at(
-        blossom_shop,
-        state=resolved,
-        outcome="partially_accepted",
-        outcome_at=EARLY_FEBRUARY,
-        orders_cleared=2,
-        orders_upheld=2,
-    )
-    case_at(
-        blossom_shop,
-        state=CaseState.CLOSED,
-        outcome="rejected",
-        outcome_at=dt.datetime(2026, 2, 10, tzinfo=UTC),
-        orders_cleared=0,
-        orders_upheld=5,
-    )
-    case_at(
-        star_shop,
-        state=resolved,
-        violation_type="counterfeit",
-        outcome="accepted",
-        outcome_at=dt.datetime(2026, 3, 1, 4, tzinfo=UTC),
-        orders_cleared=1,
-        orders_upheld=0,
-    )
-    case_at(blossom_shop, state=CaseState.SUBMITTED)  # no outcome yet: not counted
 
 
 def test_success_rates_by_platform_type_and_month(api: Any, supervisor: User, outcomes: None) -> None:
@@ -219,31 +134,6 @@ def test_success_rates_with_no_outcomes(api: Any, supervisor: User) -> None:
 # --- Time in state -------------------------------------------------------------------------------
 
 
-def _spans(case: Case, state: str, seconds: list[int]) -> None:
-    start = dt.datetime(2026, 1, 1, tzinfo=UTC)
-    for length in seconds:
-        CaseStateSpan.objects.create(
-            case=case,
-            state=state,
-            entered_at=start,
-            left_at=start + dt.timedelta(seconds=length),
-            seconds=length,
-        )
-
-
-@pytest.fixture
-def spans(case_at: Callable[..., Case], blossom_shop: Shop, star_shop: Shop) -> None:
-    blossom = case_at(blossom_shop, state=CaseState.RESOLVED)
-    star = case_at(star_shop, state=CaseState.SUBMITTED)
-    _spans(blossom, "intake", [10800, 3600])
-    _spans(star, "intake", [7200])  # intake: 1, 2, 3 hours (odd count)
-    _spans(blossom, "assessment", [36000, 3600, 14400, 7200])  # 1, 2, 4, 10 hours (even count)
-    _spans(star, "evidence", [1800])
-    _spans(blossom, "declined", [99999])  # terminal states are left out
-    # Each case also has its open intake span from make_case (it never left): not measured.
-    assert CaseStateSpan.objects.filter(case__in=[blossom, star], left_at__isnull=True).count() == 2
-
-
 def test_time_in_state_medians(api: Any, supervisor: User, spans: None) -> None:
     data = body(get(api(supervisor), "time-in-state"))
     assert data["columns"] == ["state", "state_label", "spans", "median_hours", "p90_hours", "mean_hours"]
@@ -277,30 +167,6 @@ def test_time_in_state_filters_by_case(api: Any, supervisor: User, spans: None) 
 
 
 # --- Overdue -------------------------------------------------------------------------------------
-
-
-def _deadline(case: Case, kind: str, *, due: dt.timedelta | None, **fields: Any) -> Deadline:
-    now = timezone.now()
-    return Deadline.objects.create(
-        case=case, kind=kind, starts_at=now - dt.timedelta(days=3), due_at=now + due if due else None, **fields
-    )
-
-
-@pytest.fixture
-def deadlines(case_at: Callable[..., Case], blossom_shop: Shop, star_shop: Shop, manager: User) -> None:
-    hour = dt.timedelta(hours=1)
-    mine = case_at(blossom_shop, state=CaseState.EVIDENCE, assignee=manager)
-    nobody = case_at(star_shop, state=CaseState.SUBMITTED)
-    closed = case_at(blossom_shop, state=CaseState.CLOSED, assignee=manager)
-    _deadline(mine, "client_evidence_request", due=-hour)  # open, past due
-    _deadline(mine, "client_evidence_request", due=-2 * hour)
-    _deadline(mine, "platform_supplement", due=-hour, status="missed")  # missed, not made good
-    _deadline(mine, "platform_supplement", due=-hour, status="missed", met_at=timezone.now())  # made good late
-    _deadline(mine, "client_evidence_request", due=hour)  # not due yet
-    _deadline(mine, "platform_supplement", due=None)  # paused clock
-    _deadline(mine, "recovery_check_in", due=-hour, status="cancelled")
-    _deadline(nobody, "platform_supplement", due=-hour)
-    _deadline(closed, "client_evidence_request", due=-hour)  # closed case: not overdue work
 
 
 def test_overdue_by_kind_assignee_and_platform(api: Any, supervisor: User, manager: User, deadlines: None) -> None:
@@ -359,32 +225,6 @@ def test_workload_per_staff_member(api: Any, supervisor: User, manager: User, te
 # --- Fees ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def quotes(case_at: Callable[..., Case], blossom_shop: Shop, star_shop: Shop, supervisor: User) -> None:
-    def quote(case: Case, version: int, fee_model: str, total: str, status: str, **fields: Any) -> None:
-        FeeQuote.objects.create(
-            case=case,
-            version=version,
-            fee_model=fee_model,
-            amount=Decimal(total),
-            quoted_total=Decimal(total),
-            status=status,
-            proposed_by=supervisor,
-            **fields,
-        )
-
-    won = case_at(blossom_shop, state=CaseState.RESOLVED, outcome="accepted", outcome_at=EARLY_FEBRUARY)
-    waiting = case_at(blossom_shop, state=CaseState.ASSESSMENT)
-    pending = case_at(blossom_shop, state=CaseState.SUBMITTED)
-    abroad = case_at(star_shop, state=CaseState.RESOLVED, outcome="rejected", outcome_at=EARLY_FEBRUARY)
-    quote(won, 1, "flat", "8000", "accepted", decided_at=EARLY_FEBRUARY, amount_due=Decimal("8000"))
-    quote(waiting, 1, "flat", "3000", "rejected", decided_at=dt.datetime(2026, 1, 15, tzinfo=UTC))
-    quote(waiting, 2, "flat", "5000", "proposed")
-    quote(pending, 1, "per_order_cleared", "2000.50", "accepted", decided_at=LATE_JANUARY)
-    quote(abroad, 1, "flat", "100", "accepted", currency="USD", decided_at=dt.datetime(2026, 3, 2, tzinfo=UTC))
-    FeeQuote.objects.filter(case=abroad).update(amount_due=Decimal("0"))
-
-
 def test_fees_by_model_currency_and_status(api: Any, supervisor: User, quotes: None) -> None:
     data = body(get(api(supervisor), "fees"))
     assert data["columns"] == [
@@ -440,105 +280,12 @@ def test_fees_by_month_of_decision(api: Any, supervisor: User, quotes: None) -> 
     assert [(row["currency"], row["quoted_total"]) for row in star["rows"]] == [("USD", "100.00")]
 
 
-# --- CSV -----------------------------------------------------------------------------------------
-
-ALL_REPORTS = ["cases-by-state", "success-rates", "time-in-state", "overdue", "workload", "fees"]
-
-
-@pytest.mark.parametrize("name", ALL_REPORTS)
-def test_csv_parses_back_to_the_json_rows(
-    api: Any, supervisor: User, name: str, state_cases: None, outcomes: None, spans: None, deadlines: None, quotes: None
-) -> None:
-    client = api(supervisor)
-    data = body(get(client, name))
-    assert data["rows"], "every report has rows on this data"
-    response = get(client, name, format="csv")
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    today = timezone.localtime(timezone.now(), SHANGHAI).date().isoformat()
-    assert response["Content-Disposition"] == f'attachment; filename="report-{name}-{today}.csv"'
-    assert response.content.startswith(b"\xef\xbb\xbf")
-    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert lines[0] == data["columns"]
-    # JSON values as the CSV writes them: empty for null, true/false, lists joined by semicolons.
-    assert lines[1:] == [[csv_value(row[column]) for column in data["columns"]] for row in data["rows"]]
-
-
-def test_csv_by_accept_header_with_chinese_labels(api: Any, supervisor: User, state_cases: None) -> None:
-    response = api(supervisor).get(
-        "/api/v1/reports/cases-by-state/", HTTP_ACCEPT="text/csv", HTTP_ACCEPT_LANGUAGE="zh-hans"
-    )
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    text = response.content.decode("utf-8-sig")
-    with translation.override("zh-hans"):
-        intake = str(CaseState.INTAKE.label)
-    assert intake != "Intake"
-    assert f"intake,{intake},1" in text.splitlines()
-
-
-def test_csv_request_with_bad_filter_answers_json_error(api: Any, supervisor: User) -> None:
-    response = get(api(supervisor), "cases-by-state", format="csv", platform="nowhere")
-    assert response.status_code == 400
-    assert response["Content-Type"] == "application/json"
-    assert "platform" in response.json()["error"]["details"]["fields"]
-
-
-# --- Validation, permissions, query counts -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "params", "field"),
-    [
-        ("cases-by-state", {"platform": "myspace"}, "platform"),
-        ("success-rates", {"violation_type": "jaywalking"}, "violation_type"),
-        ("time-in-state", {"created_from": "31/01/2026"}, "created_from"),
-        ("overdue", {"created_from": "2026-02-02", "created_to": "2026-02-01"}, "created_to"),
-        ("success-rates", {"group_by": "platform,weather"}, "group_by"),
-        ("cases-by-state", {"group_by": "month"}, "group_by"),
-        ("fees", {"group_by": "assignee"}, "group_by"),
-    ],
-)
-def test_bad_filters_answer_400_naming_the_field(
-    api: Any, supervisor: User, name: str, params: dict[str, str], field: str
-) -> None:
-    response = get(api(supervisor), name, **params)
-    assert response.status_code == 400, response.content
-    error = response.json()["error"]
-    assert error["code"] == "invalid"
-    assert list(error["details"]["fields"]) == [field]
-
-
-@pytest.mark.parametrize("name", ALL_REPORTS)
-def test_only_supervisors_and_administrators(
-    api: Any,
-    name: str,
-    supervisor: User,
-    administrator: User,
-    manager: User,
-    outsider_manager: User,
-    reviewer: User,
-    intake: User,
-    alice: User,
-    charlie: User,
-) -> None:
-    assert get(api(None), name).status_code == 401
-    for user in (manager, outsider_manager, reviewer, intake, alice, charlie):
-        response = get(api(user), name)
-        assert response.status_code == 403, (user.username, response.content)
-        # A CSV request is refused the same way, as JSON.
-        assert get(api(user), name, format="csv").status_code == 403
-    assert get(api(administrator), name).status_code == 200
-    assert get(api(supervisor), name).status_code == 200
+# --- Query counts --------------------------------------------------------------------------------
 
 
 # Each report is one aggregate query; workload is three single-pass ones (people, their open
 # cases, those cases' deadlines), see casework.assignment.workload_rows.
 QUERIES = {"workload": 3}
-
-
-def test_unknown_report_is_404(api: Any, supervisor: User) -> None:
-    assert api(supervisor).get("/api/v1/reports/profits/").status_code == 404
 
 
 @pytest.mark.parametrize("name", ALL_REPORTS)
