@@ -1,4 +1,6 @@
-"""The client portal's pages: each task a merchant performs, and the scoping that keeps cases apart."""
+"""The client portal's pages (``web.portal.views``): each task a merchant performs, the scoping that keeps
+cases apart, and what every page carries (a content security policy without inline scripts, CSRF on its
+forms)."""
 
 from __future__ import annotations
 
@@ -515,3 +517,25 @@ def test_my_cases_pages_open_cases_first(
     assert newest_withdrawn.reference in second
     assert older_open.reference not in second
     assert client.get("/portal/?page=abc").status_code == 200  # a bad page number shows the first page
+
+
+def test_pages_carry_a_content_security_policy_without_inline_scripts(
+    browse: Callable[..., Client], alice: User
+) -> None:
+    response = browse(alice).get("/portal/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    page = response.content.decode()
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert scripts, "the page loads htmx and its own script"
+    assert all("src=" in attributes for attributes in scripts)
+    assert "style=" not in page
+    assert "/static/django_htmx/htmx" in page
+
+
+def test_a_form_without_its_csrf_token_is_refused(alice: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.post("/portal/cases/1/messages/", {"body": "hello"}).status_code == 403
+    assert client.post("/portal/cases/1/uploads/", {"item": "1"}).status_code == 403
