@@ -15,7 +15,7 @@ from django.utils import timezone
 from agency.errors import InvalidInput
 from cases.models import Case, CaseEvent, EventKind, FlaggedOrder, PlatformRuleProfile
 from casework import services
-from tests.cases.test_api_staff import create_payload, jsonable_order
+from tests.cases.helpers import create_payload, jsonable_order
 from tests.conftest import agree_fee, complete_evidence
 from tests.evidence.helpers import PHYSICAL, VIRTUAL
 from tests.factories import ShopFactory

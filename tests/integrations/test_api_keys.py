@@ -16,7 +16,7 @@ from agency.errors import InvalidInput, NotAllowed
 from casework import services as case_services
 from integrations.api_keys import api_key_create, api_key_revoke
 from integrations.models import ApiKey
-from tests.cases.test_api_staff import create_payload
+from tests.cases.helpers import create_payload
 
 pytestmark = pytest.mark.django_db
 

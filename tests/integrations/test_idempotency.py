@@ -18,7 +18,7 @@ from evidence.models import EvidenceItem
 from integrations.api.idempotency import idempotency_records_purge
 from integrations.api_keys import api_key_create
 from integrations.models import IdempotencyRecord
-from tests.cases.test_api_staff import create_payload, jsonable_order
+from tests.cases.helpers import create_payload, jsonable_order
 from tests.casework.test_importing import chinese_csv, upload
 from tests.conftest import requires_postgres
 from tests.evidence.samples import png, session_client, upload_file

@@ -19,7 +19,7 @@ from cases.models import Case, CaseEvent
 from integrations.models import WebhookSubscription
 from integrations.webhooks import webhook_subscription_create
 from tests.agency.api.helpers import field_errors
-from tests.cases.test_api_staff import create_payload, jsonable_order
+from tests.cases.helpers import create_payload, jsonable_order
 from workflows.models import Deadline
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""The client portal: own organisation only, client-safe fields, timeline, withdrawal."""
+"""The client portal's case endpoints (``cases.api.portal``): own organisation only, client-safe fields,
+timeline, withdrawal."""
 
 from __future__ import annotations
 

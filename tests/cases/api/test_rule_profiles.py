@@ -1,4 +1,5 @@
-"""Rule profiles over the API: staff read them, only administrators change them, bad rules are refused."""
+"""Rule profiles over the API (``cases.api.rule_profiles``): staff read them, only administrators change them,
+bad rules are refused."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The staff case API: create, read, update, list, orders, assignment, history, and access."""
+"""The staff case API (``cases.api.staff``, its list filtered by ``cases.api.filters``): create, read, update,
+list, orders, assignment, history, and access."""
 
 from __future__ import annotations
 
@@ -12,33 +13,8 @@ from django.utils import timezone
 
 from cases.models import Case, CaseEvent, FlaggedOrder
 from casework import services
+from tests.cases.helpers import NOTICE, create_payload, jsonable_order
 from tests.factories import ShopFactory, order_data
-
-NOTICE = "2026-11-20T10:30:00+08:00"
-
-
-def create_payload(target_shop, **overrides):
-    payload = {
-        "shop": target_shop.pk,
-        "violation_type": "fake_transaction",
-        "severity": "serious",
-        "notice_received_at": NOTICE,
-        "notice_period_start": "2026-09-01T00:00:00+08:00",
-        "notice_period_end": "2026-11-15T00:00:00+08:00",
-        "penalty_points": 12,
-        "restrictions": ["search_demotion", "marketing_ban"],
-        "appeal_deadline": "2026-11-27T10:30:00+08:00",
-    }
-    payload.update(overrides)
-    return payload
-
-
-def jsonable_order(index, **overrides):
-    data = order_data(index, **overrides)
-    data["order_time"] = data["order_time"].isoformat()
-    data["amount"] = str(data["amount"])
-    return data
-
 
 # --- Create ------------------------------------------------------------------------------
 
