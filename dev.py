@@ -7,7 +7,8 @@ It needs nothing but Python 3.11+. It creates .venv, installs the pinned require
   up     migrate, load demo data, and run the web pages and the API (open
          http://127.0.0.1:8000/: the sign-in page), a Celery worker and Celery beat
          together until Ctrl-C;
-  test   ruff (lint and format), mypy, the migrations check, the pytest suite in parallel,
+  test   ruff (lint and format), mypy, the layers (import-linter's contracts in
+         pyproject.toml), the migrations check, the pytest suite in parallel,
          then the API contract suite (tests/contract: schemathesis over the whole schema);
          the browser tests (tests/browser) drive Debian's Chromium, so when it or the
          Chinese font for screenshots (fonts-wqy-microhei) is missing, test installs them
@@ -186,6 +187,7 @@ def cmd_test(pytest_args: list[str]) -> None:
     run(str(BIN / "ruff"), "check", ".")
     run(str(BIN / "ruff"), "format", "--check", ".")
     run(str(BIN / "mypy"), ".", env=env)
+    run(str(BIN / "lint-imports"), env=env)
     manage("makemigrations", "--check", "--dry-run", env=env)
     # One worker per core. The contract suite runs on its own: it seeds one agency per
     # test database, and those rows must never meet the unit tests' exact counts.

@@ -47,6 +47,6 @@ def queue_dispatch() -> None:
 @shared_task(name="integrations.purge_idempotency_records", acks_late=True)
 def purge_idempotency_records() -> int:
     """Run by beat every hour: forget Idempotency-Key answers older than IDEMPOTENCY_TTL_HOURS."""
-    from integrations.api.idempotency import idempotency_records_purge
+    from integrations.services import idempotency_records_purge
 
     return idempotency_records_purge()

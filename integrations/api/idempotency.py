@@ -243,12 +243,3 @@ def idempotent(handler: Handler) -> Handler:
         return response
 
     return wrapper  # type: ignore[return-value]
-
-
-# --- Housekeeping --------------------------------------------------------------------------
-
-
-def idempotency_records_purge(*, now: dt.datetime | None = None) -> int:
-    """Delete expired records; returns how many. Meant to run periodically (hourly is plenty)."""
-    deleted, _by_model = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now()).delete()
-    return deleted

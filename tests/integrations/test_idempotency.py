@@ -15,9 +15,9 @@ from rest_framework.test import APIClient
 from cases.models import Case, CaseEvent, CaseState, EventKind, FlaggedOrder
 from casework import services as case_services
 from evidence.models import EvidenceItem
-from integrations.api.idempotency import idempotency_records_purge
 from integrations.api_keys import api_key_create
 from integrations.models import IdempotencyRecord
+from integrations.services import idempotency_records_purge
 from tests.cases.helpers import create_payload, jsonable_order
 from tests.casework.test_importing import chinese_csv, upload
 from tests.conftest import requires_postgres
