@@ -1,4 +1,5 @@
-"""Staff API for organisations and shops: who may read and write, validation, and query counts."""
+"""Staff API for organisations and shops (``agency.organisations.api.staff``): who may read and write, validation,
+and query counts."""
 
 from __future__ import annotations
 

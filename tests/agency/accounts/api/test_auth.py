@@ -1,4 +1,5 @@
-"""Sign-in: API tokens, the per-user failure limit, session login with CSRF, and /auth/me/."""
+"""Sign-in (``agency.accounts.api.auth``): API tokens, the per-user failure limit (``agency.accounts.services``,
+through the token endpoint), session login with CSRF, and /auth/me/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The staff settings that automatic assignment reads (skills, away), over the staff API."""
+"""The staff settings that automatic assignment reads (skills, away), over the staff endpoints
+(``agency.accounts.api.staff``)."""
 
 from __future__ import annotations
 
