@@ -1,4 +1,4 @@
-"""Recovery plan templates over the API: administrators edit them, staff read them."""
+"""Recovery plan templates over the API (``recovery.api.staff``): administrators edit them, staff read them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Fee quotes in the client portal: reading, accepting and rejecting; the assessment never shows."""
+"""Fee quotes in the client portal (``billing.api.portal``): reading, accepting and rejecting; the assessment
+never shows."""
 
 from __future__ import annotations
 
