@@ -12,15 +12,14 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cases.kinds import DEFAULT_REQUIRED_EVIDENCE, EvidenceKind
-
-if TYPE_CHECKING:
-    from cases.models import Case, FlaggedOrder
+from cases.models import Case, FlaggedOrder, OrderResult
+from evidence.models import EvidenceItem, ReviewState
 
 DEFAULT_CHAT_LOOKBACK_DAYS = 75
 
@@ -40,8 +39,6 @@ def chat_lookback(case: Case) -> dt.timedelta:
 
 def accepted_kinds(case_id: int, order_ids: list[int] | None = None) -> dict[int, set[str]]:
     """order id -> the kinds that have accepted, counting evidence (one query)."""
-    from evidence.models import EvidenceItem, ReviewState
-
     items = EvidenceItem.objects.active().filter(
         case_id=case_id, order__isnull=False, review_state=ReviewState.ACCEPTED
     )
@@ -105,8 +102,6 @@ def _summarise(
 
 def evidence_summary(case: Case) -> EvidenceSummary:
     """Per case: orders complete, incomplete and excluded, and missing items by kind (two queries)."""
-    from cases.models import FlaggedOrder
-
     rows = FlaggedOrder.objects.filter(case_id=case.pk).values_list("id", "goods_type", "excluded_at")
     return _summarise(required_evidence(case), accepted_kinds(case.pk), rows.iterator(chunk_size=5000))
 
@@ -147,9 +142,6 @@ def evidence_snapshot(case: Case, *, lock: bool = False) -> EvidenceSnapshot:
     change what the rule saw before the transaction that submits them commits. Call it
     after the case's row is locked (the lock order is the case, then its evidence).
     """
-    from cases.models import FlaggedOrder, OrderResult
-    from evidence.models import EvidenceItem, ReviewState
-
     items = (
         EvidenceItem.objects.active()
         .filter(case_id=case.pk, review_state=ReviewState.ACCEPTED)
@@ -189,8 +181,6 @@ def evidence_gaps(case: Case) -> list[dict[str, Any]]:
 
 
 def _has_item(kind: str, *, accepted_only: bool) -> Exists:
-    from evidence.models import EvidenceItem, ReviewState
-
     items = EvidenceItem.objects.active().filter(order_id=OuterRef("pk"), kind=kind)
     if accepted_only:
         items = items.filter(review_state=ReviewState.ACCEPTED)
@@ -236,8 +226,6 @@ def chat_evidence_due(case: Case, orders: QuerySet[FlaggedOrder], *, within_days
 
 def chat_evidence_status(case: Case) -> dict[str, Any]:
     """The earliest chat-evidence deadline still ahead, and how many orders are at risk or past it."""
-    from cases.models import FlaggedOrder
-
     now = timezone.now()
     lookback = chat_lookback(case)
     missing = FlaggedOrder.objects.filter(
@@ -260,8 +248,6 @@ def chat_evidence_status(case: Case) -> dict[str, Any]:
 
 def order_statuses(case: Case, orders: list[FlaggedOrder]) -> dict[int, dict[str, Any]]:
     """For a page of orders: complete or not, kinds accepted, waiting for review and missing (one query)."""
-    from evidence.models import EvidenceItem, ReviewState
-
     required = required_evidence(case)
     lookback = chat_lookback(case)
     accepted: dict[int, set[str]] = {}
