@@ -1,7 +1,8 @@
-"""The client's timeline for running a case: messages, fee quotes, the platform's requests, outcomes and recovery.
+"""The client's timeline (``casework.timeline``): the sentences for running a case (messages, fee quotes, the
+platform's requests, outcomes and recovery) and for its deadlines.
 
 Every sentence is the client's business and reveals nothing internal: no reasons (which
-can be staff notes), no per-order notes, no staff names.
+can be staff notes), no per-order notes, no staff names, no deadline titles.
 """
 
 from __future__ import annotations
@@ -166,3 +167,51 @@ def test_the_portal_timeline_tells_of_messages_and_never_of_notes(api, case_in, 
     assert [row["text"] for row in rows][-2:] == ["You sent the agency a message.", "The agency sent you a message."]
     assert "note_added" not in [row["kind"] for row in rows]
     assert "Not before the quote" not in response.content.decode()
+
+
+def _event(kind: str, deadline_kind: str, due_at: str | None = "2026-03-01T02:00:00Z") -> CaseEvent:
+    return CaseEvent(
+        kind=kind, new_value={"deadline": 1, "kind": deadline_kind, "title": "Internal title", "due_at": due_at}
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "deadline_kind", "text"),
+    [
+        (
+            EventKind.DEADLINE_SET,
+            "chat_evidence_expiry",
+            "Chat records for your orders must be saved by 2026-03-01 10:00.",
+        ),
+        (
+            EventKind.DEADLINE_MOVED,
+            "chat_evidence_expiry",
+            "The next chat records to save are due by 2026-03-01 10:00.",
+        ),
+        (EventKind.DEADLINE_MET, "chat_evidence_expiry", "The chat records we need for your orders are saved."),
+        (
+            EventKind.DEADLINE_MISSED,
+            "chat_evidence_expiry",
+            "Chat records due by 2026-03-01 10:00 were not saved in time.",
+        ),
+        (EventKind.DEADLINE_CANCELLED, "chat_evidence_expiry", "Chat records are no longer needed at this stage."),
+        (
+            EventKind.DEADLINE_REOPENED,
+            "chat_evidence_expiry",
+            "Chat records for your orders are needed again, by 2026-03-01 10:00.",
+        ),
+        (EventKind.DEADLINE_REOPENED, "recovery_check_in", "The recovery check-in is open again, by 2026-03-01 10:00."),
+        (EventKind.DEADLINE_SET, "client_evidence_request", "A deadline on your case is set for 2026-03-01 10:00."),
+        (EventKind.DEADLINE_MET, "client_evidence_request", "A deadline on your case was met."),
+        (EventKind.DEADLINE_MISSED, "client_evidence_request", "A deadline on your case has passed."),
+        (EventKind.DEADLINE_CANCELLED, "client_evidence_request", "A deadline on your case no longer applies."),
+    ],
+)
+def test_every_deadline_event_has_a_sentence_without_internal_titles(kind: str, deadline_kind: str, text: str) -> None:
+    assert describe(_event(kind, deadline_kind)) == text
+
+
+def test_a_deadline_sentence_survives_a_missing_due_time() -> None:
+    assert describe(_event(EventKind.DEADLINE_MOVED, "recovery_check_in", None)) == (
+        "Our recovery check-in with you is now planned by ?."
+    )

@@ -1,4 +1,5 @@
-"""The working calendar and stage SLAs over the API: who may read and write, validation, the calculator."""
+"""The working calendar and stage SLAs over the API (``workflows.api.calendar``): who may read and write,
+validation, the calculator."""
 
 from __future__ import annotations
 
