@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext_lazy as _
 
-from agency.accounts.models import Role, User
+from agency.accounts.models import User
 from agency.errors import InvalidInput
 from cases.admin import ReadOnlyAdmin
 from cases.models import CaseState
@@ -31,7 +31,7 @@ from workflows.models import (
 
 
 def _is_administrator(request: HttpRequest) -> bool:
-    return getattr(request.user, "role", None) == Role.ADMINISTRATOR
+    return getattr(request.user, "role", None) in calendar_services.CALENDAR_EDITORS
 
 
 @admin.register(WorkerHeartbeat)

@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import Role, User
-from agency.errors import InvalidInput, NotAllowed, NotFound
+from agency.accounts.permissions import require_role
+from agency.errors import InvalidInput, NotFound
 from cases.reasons import ReasonCode, SystemReason, system_reason
 from workflows.calendar import business_time_zone, supported_years
 from workflows.holidays import FIRST_SEEDED_YEAR, library_days, library_years
@@ -41,6 +42,7 @@ from workflows.models import (
 )
 from workflows.notifications import notify
 
+# Who changes the working calendar and the stage SLAs; the API's and the admin's gates read this too.
 CALENDAR_EDITORS = (Role.ADMINISTRATOR,)
 # Stage SLAs are kept within a year: a longer one is a typo, not a service level.
 STAGE_SLA_MAX_AMOUNT = 365
@@ -56,11 +58,6 @@ def calendar_year_error(year: int) -> str | None:
     if FIRST_CALENDAR_YEAR <= year <= LAST_CALENDAR_YEAR:
         return None
     return _("Give a date between the years 1900 and 2200.")
-
-
-def _require_administrator(actor: User) -> None:
-    if getattr(actor, "role", None) not in CALENDAR_EDITORS:
-        raise NotAllowed()
 
 
 def _recompute(*, dates: Sequence[dt.date], actor: User | None, reason: SystemReason) -> None:
@@ -94,7 +91,7 @@ def calendar_day_set(*, actor: User, date: dt.date, kind: str, name: str = "") -
     The entry becomes staff's own (source "manual"), so a later import of the official
     schedule leaves it alone. Running working-time deadlines over that date move.
     """
-    _require_administrator(actor)
+    require_role(actor, CALENDAR_EDITORS)
     if kind not in CalendarDayKind.values:
         raise InvalidInput(details={"fields": {"kind": [_("Choose a public holiday or a make-up working day.")]}})
     year_error = calendar_year_error(date.year)
@@ -120,7 +117,7 @@ def calendar_day_remove(*, actor: User, date: dt.date) -> None:
 @transaction.atomic
 def calendar_days_remove(*, actor: User, dates: Sequence[dt.date]) -> None:
     """Remove several entries at once (the admin's bulk delete), recomputing deadlines once."""
-    _require_administrator(actor)
+    require_role(actor, CALENDAR_EDITORS)
     wanted = sorted(set(dates))
     found = set(CalendarDay.objects.select_for_update().filter(date__in=wanted).values_list("date", flat=True))
     if len(found) != len(wanted):
@@ -153,7 +150,7 @@ def calendar_import_library(*, years: Sequence[int] | None = None, actor: User |
     year made official (the provisional ones among them), are recomputed in this transaction.
     """
     if actor is not None:
-        _require_administrator(actor)
+        require_role(actor, CALENDAR_EDITORS)
     wanted = library_days(list(years) if years is not None else None)
     dates = [date for date, _kind, _name in wanted]
     existing = (
@@ -279,7 +276,7 @@ def calendar_year_set(*, actor: User, year: int, official: bool) -> CalendarYear
     recomputed in this transaction; declared, it loses the provisional mark. Setting what
     is already set changes nothing.
     """
-    _require_administrator(actor)
+    require_role(actor, CALENDAR_EDITORS)
     errors = calendar_year_errors(year=year, official=official)
     if errors:
         raise InvalidInput(details={"fields": errors})
@@ -415,7 +412,7 @@ def calendar_health(*, now: dt.datetime | None = None) -> dict[str, Any]:
 @transaction.atomic
 def stage_sla_update(*, actor: User, sla_id: int, changes: Mapping[str, Any]) -> StageSla:
     """Administrators change how long a case may stay in a state; clocks started later use it."""
-    _require_administrator(actor)
+    require_role(actor, CALENDAR_EDITORS)
     sla = StageSla.objects.select_for_update().filter(pk=sla_id).first()
     if sla is None:
         raise NotFound()

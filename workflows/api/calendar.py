@@ -22,7 +22,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agency.accounts.models import Role
 from agency.api.fields import DateTimeField, StrictBooleanField
 from agency.api.filters import AgencyFilterSet
 from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
@@ -131,7 +130,7 @@ class CalendarDayViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     """
 
     permission_classes = [IsAgencyStaff, HasStaffRole]
-    write_roles = (Role.ADMINISTRATOR,)
+    write_roles = services.CALENDAR_EDITORS
     lookup_field = "date"
     lookup_value_regex = DATE_REGEX
     serializer_class = CalendarDaySerializer
@@ -232,7 +231,7 @@ class CalendarYearViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     """
 
     permission_classes = [IsAgencyStaff, HasStaffRole]
-    write_roles = (Role.ADMINISTRATOR,)
+    write_roles = services.CALENDAR_EDITORS
     lookup_field = "year"
     lookup_value_regex = r"[0-9]{4}"
     serializer_class = CalendarYearSerializer
@@ -359,7 +358,7 @@ class StageSlaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """How long a case may stay in each state before it is late; clocks started later use a change."""
 
     permission_classes = [IsAgencyStaff, HasStaffRole]
-    write_roles = (Role.ADMINISTRATOR,)
+    write_roles = services.CALENDAR_EDITORS
     lookup_value_regex = r"[0-9]{1,18}"
     serializer_class = StageSlaSerializer
     queryset = StageSla.objects.all()
