@@ -58,6 +58,8 @@ EDITABLE_FIELDS = (
     "appeal_deadline",
 )
 MAX_ORDERS_PER_REQUEST = 10_000
+# Rule profiles hold what every case of a platform follows: administrators correct them.
+RULE_PROFILE_EDITORS = (Role.ADMINISTRATOR,)
 # Details from which the platform's appeal window is computed.
 DEADLINE_FIELDS = {"notice_received_at", "appeal_deadline", "rule_profile"}
 
@@ -350,7 +352,7 @@ def flagged_orders_add(*, case_id: int, actor: User, orders: Sequence[Mapping[st
 @transaction.atomic
 def rule_profile_update(*, profile_id: int, actor: User, changes: Mapping[str, Any]) -> PlatformRuleProfile:
     """Administrators correct a platform's rules when the platform changes them."""
-    require_role(actor, (Role.ADMINISTRATOR,))
+    require_role(actor, RULE_PROFILE_EDITORS)
     profile = PlatformRuleProfile.objects.select_for_update().get(pk=profile_id)
     for name, value in changes.items():
         setattr(profile, name, value)

@@ -9,7 +9,6 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agency.accounts.models import Role
 from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
 from agency.api.schema import CONFLICT_RESPONSES
 from cases.models import PlatformRuleProfile
@@ -61,7 +60,7 @@ class RuleProfileViewSet(
     """One profile per platform and violation type (all exist from the start); no create or delete."""
 
     permission_classes = [IsAgencyStaff, HasStaffRole]
-    write_roles = (Role.ADMINISTRATOR,)
+    write_roles = services.RULE_PROFILE_EDITORS
     lookup_value_regex = r"[0-9]{1,18}"
     serializer_class = RuleProfileSerializer
     queryset = PlatformRuleProfile.objects.all()
