@@ -30,7 +30,9 @@ def history_batch() -> Iterator[None]:
     For a step that writes many rows (a transition: its state change, the deadlines it
     meets and starts, the outcome); use it inside the step's transaction. Rows recorded
     inside have no id until the block ends. Nothing is written if the block raises;
-    a nested block leaves the writing to the outermost.
+    a nested block leaves the writing to the outermost. A savepoint rolled back inside
+    the block does not take back a row recorded in it, so batch only steps that let
+    errors end the whole block (as a transition's do).
     """
     if _pending.get() is not None:
         yield
