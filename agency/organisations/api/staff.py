@@ -11,13 +11,9 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agency.accounts.models import Role
-from agency.api.permissions import HasStaffRole, IsAgencyStaff
+from agency.api.permissions import HasStaffRole, IsAgencyStaff, current_user
 from agency.organisations import selectors, services
 from agency.organisations.models import Organisation, Platform, Shop
-
-# Intake registers new clients; supervisors and administrators may correct them.
-ORGANISATION_WRITERS = (Role.INTAKE_SPECIALIST, Role.SUPERVISOR, Role.ADMINISTRATOR)
 
 
 class OrganisationSerializer(serializers.ModelSerializer[Organisation]):
@@ -45,7 +41,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     permission_classes = [IsAgencyStaff, HasStaffRole]
     # Ids are positive bigints; anything else is a 404 from the router, not a 500 later.
     lookup_value_regex = r"[0-9]{1,18}"
-    write_roles = ORGANISATION_WRITERS
+    write_roles = services.ORGANISATION_WRITERS
     serializer_class = OrganisationSerializer
     filter_backends = [DjangoFilterBackend, SearchFilter, OrderingFilter]
     search_fields = ["name"]
@@ -57,14 +53,16 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def create(self, request: Request) -> Response:
         data = OrganisationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        organisation = services.organisation_create(**data.validated_data)
+        organisation = services.organisation_create(actor=current_user(request), **data.validated_data)
         return Response(OrganisationSerializer(self.get_queryset().get(pk=organisation.pk)).data, status=201)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         organisation = self.get_object()
         data = OrganisationSerializer(organisation, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        services.organisation_update(organisation=organisation, changes=data.validated_data)
+        services.organisation_update(
+            actor=current_user(request), organisation=organisation, changes=data.validated_data
+        )
         return Response(OrganisationSerializer(self.get_queryset().get(pk=organisation.pk)).data)
 
 
@@ -72,7 +70,7 @@ class ShopViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     permission_classes = [IsAgencyStaff, HasStaffRole]
     # Ids are positive bigints; anything else is a 404 from the router, not a 500 later.
     lookup_value_regex = r"[0-9]{1,18}"
-    write_roles = ORGANISATION_WRITERS
+    write_roles = services.ORGANISATION_WRITERS
     serializer_class = ShopSerializer
     filterset_fields = ["organisation", "platform"]
     ordering_fields = ["name", "created_at"]
@@ -84,7 +82,7 @@ class ShopViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request: Request) -> Response:
         data = ShopSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        shop = services.shop_create(**data.validated_data)
+        shop = services.shop_create(actor=current_user(request), **data.validated_data)
         return Response(ShopSerializer(shop).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: ShopSerializer})
@@ -92,5 +90,5 @@ class ShopViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         shop = self.get_object()
         data = ShopSerializer(shop, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        services.shop_update(shop=shop, changes=data.validated_data)
+        services.shop_update(actor=current_user(request), shop=shop, changes=data.validated_data)
         return Response(ShopSerializer(shop).data)
