@@ -31,7 +31,7 @@ from cases.models import Case
 from integrations import webhooks
 from integrations.models import DeliveryStatus, OutboxEvent, WebhookDelivery
 from tests.agency.test_celery import forget_redis_queue, stop, worker_env
-from tests.integrations.test_webhooks import SECRET, verify
+from tests.integrations.helpers import SECRET, verify
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 DEADLINE_SECONDS = 60

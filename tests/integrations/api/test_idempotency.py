@@ -1,4 +1,5 @@
-"""Idempotency-Key on writes: a repeated POST gets the first answer again and changes nothing."""
+"""Idempotency-Key on writes (``integrations.api.idempotency``): a repeated POST gets the first answer again
+and changes nothing."""
 
 from __future__ import annotations
 
