@@ -1,4 +1,7 @@
-"""`python3 dev.py test` installs Debian's Chromium and the CJK font only when they are missing."""
+"""`python3 dev.py test` installs Debian's Chromium and the CJK font only when they are missing.
+
+Part of the browser suite (tests/browser, Playwright driving Chromium), which is cross-cutting rather than
+one module's tests and so keeps its own directory; its tests run after every other test (see conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """The browser chain works end to end, on pages that exist without the portal: Chromium
 opens the live server's admin sign-in, signs in as a user the test wrote, and the helpers
-(axe, sideways scroll, screenshots, the CJK font) report what they are there to report."""
+(axe, sideways scroll, screenshots, the CJK font) report what they are there to report.
+
+Part of the browser suite (tests/browser, Playwright driving Chromium), which is cross-cutting rather than
+one module's tests and so keeps its own directory; its tests run after every other test (see conftest.py)."""
 
 from __future__ import annotations
 

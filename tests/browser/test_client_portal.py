@@ -1,5 +1,8 @@
 """A merchant on the client portal, in a real browser: each task they perform, at phone width.
 
+Part of the browser suite (tests/browser, Playwright driving Chromium), which is cross-cutting rather than
+one module's tests and so keeps its own directory; its tests run after every other test (see conftest.py).
+
 The tests read like what a person does (roles and visible names, not CSS paths). Each
 checks the page with axe-core and for sideways scrolling on the way; with SCREENSHOTS_DIR
 set they also leave the README's pictures.

@@ -1,6 +1,9 @@
 """The browser tests run last in each worker (tests/browser/conftest.py explains why): nothing
 else runs once Playwright has started (with Django's async-safety check off) or after a
-browser test has emptied the database."""
+browser test has emptied the database.
+
+Part of the browser suite (tests/browser, Playwright driving Chromium), which is cross-cutting rather than
+one module's tests and so keeps its own directory; its tests run after every other test (see conftest.py)."""
 
 from __future__ import annotations
 

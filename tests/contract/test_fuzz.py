@@ -1,5 +1,8 @@
 """The OpenAPI document tells the truth: schemathesis fuzzes every operation as every role.
 
+A cross-cutting suite rather than one module's tests: it checks every app's endpoints against the
+document, so it keeps its own directory, tests/contract, which `dev.py test` runs as a pytest run of its own.
+
 Each operation gets positive examples (valid by the schema) and negative ones (invalid by
 it), sent in-process through the WSGI application as anonymous, a client user, an
 organisation's API key, a case manager, a supervisor and an administrator. Every answer is
