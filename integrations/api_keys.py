@@ -10,23 +10,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import Role, User
-from agency.errors import InvalidInput, NotAllowed, NotFound
+from agency.accounts.permissions import require_role
+from agency.errors import InvalidInput, NotFound
 from agency.organisations.models import Membership, Organisation
 from integrations.models import ApiKey, KeyPermission
 
 # Only administrators hand out keys: a key is a standing credential outside anyone's session.
-KEY_MANAGERS = (Role.ADMINISTRATOR,)
+# The API's gate (IsAdministrator) reads this too.
+KEY_ADMINISTRATORS = (Role.ADMINISTRATOR,)
 NAME_MAX_LENGTH = 50
-
-
-def _require_key_manager(actor: User) -> None:
-    if actor.role not in KEY_MANAGERS:
-        raise NotAllowed(_("Only administrators manage API keys."))
 
 
 def api_key_list(*, actor: User) -> QuerySet[ApiKey]:
     """Every key, newest first; the plaintext is never stored, so it cannot be listed."""
-    _require_key_manager(actor)
+    require_role(actor, KEY_ADMINISTRATORS, message=_("Only administrators manage API keys."))
     return ApiKey.objects.select_related("organisation", "created_by").order_by("-created", "prefix")
 
 
@@ -77,7 +74,7 @@ def api_key_create(
     a supervisor and sees every case. The principal has no usable password, so nobody can
     sign in as it or exchange it for a token.
     """
-    _require_key_manager(actor)
+    require_role(actor, KEY_ADMINISTRATORS, message=_("Only administrators manage API keys."))
     organisation = _validate(name=name, organisation_id=organisation_id, permission=permission, expiry_date=expiry_date)
     key = ApiKey(
         name=name.strip(),
@@ -104,7 +101,7 @@ def api_key_create(
 @transaction.atomic
 def api_key_revoke(*, actor: User, key_id: str) -> ApiKey:
     """Revoke a key for good and deactivate its principal; revoking twice changes nothing."""
-    _require_key_manager(actor)
+    require_role(actor, KEY_ADMINISTRATORS, message=_("Only administrators manage API keys."))
     key = ApiKey.objects.select_for_update().filter(prefix=key_id).first()
     if key is None:
         raise NotFound()

@@ -32,12 +32,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import Role, User
-from agency.errors import InvalidInput, NotAllowed, NotFound
+from agency.accounts.permissions import require_role
+from agency.errors import InvalidInput, NotFound
 from agency.organisations.models import Organisation
 from integrations.models import DeliveryStatus, EventType, OutboxEvent, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
+# Who manages subscriptions and reads deliveries; the API's gate reads this too.
 WEBHOOK_ADMINS = (Role.ADMINISTRATOR,)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3 * 60 * 60
@@ -86,11 +88,6 @@ def check_webhook_url(url: str) -> None:
 # --- Subscriptions ----------------------------------------------------------------------
 
 
-def _require_admin(actor: User) -> None:
-    if actor.role not in WEBHOOK_ADMINS:
-        raise NotAllowed()
-
-
 def _validate(*, url: str | None = None, events: Sequence[str] | None = None) -> None:
     fields: dict[str, list[str]] = {}
     if url is not None:
@@ -111,7 +108,7 @@ def generate_secret() -> str:
 
 
 def webhook_subscription_list(*, actor: User) -> QuerySet[WebhookSubscription]:
-    _require_admin(actor)
+    require_role(actor, WEBHOOK_ADMINS)
     return WebhookSubscription.objects.all()
 
 
@@ -134,7 +131,7 @@ def webhook_subscription_create(
     active: bool = True,
 ) -> WebhookSubscription:
     """Subscribe a URL; the secret is generated unless given. The caller shows it once."""
-    _require_admin(actor)
+    require_role(actor, WEBHOOK_ADMINS)
     _validate(url=url, events=events)
     return WebhookSubscription.objects.create(
         url=url,
@@ -152,7 +149,7 @@ def webhook_subscription_update(
     *, actor: User, subscription_id: int, changes: Mapping[str, Any]
 ) -> WebhookSubscription:
     """Change the URL, the events wanted, the description, or pause and resume it."""
-    _require_admin(actor)
+    require_role(actor, WEBHOOK_ADMINS)
     subscription = WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
     if subscription is None:
         raise NotFound()
@@ -168,7 +165,7 @@ def webhook_subscription_update(
 @transaction.atomic
 def webhook_subscription_delete(*, actor: User, subscription_id: int) -> None:
     """Remove a subscription together with its delivery log."""
-    _require_admin(actor)
+    require_role(actor, WEBHOOK_ADMINS)
     subscription = WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
     if subscription is None:
         raise NotFound()
@@ -191,7 +188,7 @@ def webhook_delivery_resend(*, actor: User, delivery_id: int) -> WebhookDelivery
     A re-send is one more attempt: its retry window (counted from when the delivery was
     made) has usually passed, so if the receiver fails again it is marked failed at once.
     """
-    _require_admin(actor)
+    require_role(actor, WEBHOOK_ADMINS)
     delivery = WebhookDelivery.objects.select_for_update().select_related("event").filter(pk=delivery_id).first()
     if delivery is None:
         raise NotFound()

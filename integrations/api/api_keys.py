@@ -13,7 +13,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agency.accounts.models import Role
 from agency.api.fields import DueMomentField
 from agency.api.permissions import IsAgencyStaff, current_user
 from cases.api.serializers import OrganisationRefSerializer, UserRefSerializer
@@ -25,7 +24,7 @@ class IsAdministrator(BasePermission):
     message = _("Only administrators manage API keys.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return getattr(request.user, "role", None) == Role.ADMINISTRATOR
+        return getattr(request.user, "role", None) in api_keys.KEY_ADMINISTRATORS
 
 
 class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
