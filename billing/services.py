@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import Role, User
+from agency.accounts.permissions import require_role
 from agency.errors import Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
 from billing.models import FeeModel, FeeQuote, QuoteStatus
 from billing.selectors import current_quote
@@ -111,8 +112,7 @@ def quote_propose(
     client_note: str = "",
 ) -> FeeQuote:
     """Propose a quote to the client; it replaces (withdraws) a quote still waiting or accepted."""
-    if actor.role not in CASE_WORKERS:
-        raise NotAllowed()
+    require_role(actor, CASE_WORKERS)
     case = case_for_actor(actor=actor, case_id=case_id, lock=True)
     if case.state != CaseState.ASSESSMENT:
         raise InvalidState(_("A fee quote can be proposed only during assessment."), details={"state": case.state})
@@ -195,8 +195,7 @@ def _quote_case(*, quote_id: int, actor: User) -> tuple[Case, FeeQuote]:
 @transaction.atomic
 def quote_withdraw(*, quote_id: int, actor: User, reason: str = "") -> FeeQuote:
     """Take back a quote the client has not decided on yet (during assessment only)."""
-    if actor.role not in CASE_WORKERS:
-        raise NotAllowed()
+    require_role(actor, CASE_WORKERS)
     case, quote = _quote_case(quote_id=quote_id, actor=actor)
     if case.state != CaseState.ASSESSMENT:
         raise InvalidState(_("A fee quote can be withdrawn only during assessment."), details={"state": case.state})

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
+from agency.accounts.permissions import require_role
 from agency.errors import InvalidInput, InvalidState, NotAllowed
 from cases.history import record_case_event
 from cases.models import (
@@ -74,8 +75,7 @@ def _check(values: dict[str, Any]) -> None:
 @transaction.atomic
 def assessment_record(*, case_id: int, actor: User, **values: Any) -> Assessment:
     """Create or change the case's assessment; the history keeps each change (old and new values)."""
-    if actor.role not in CASE_WORKERS:
-        raise NotAllowed()
+    require_role(actor, CASE_WORKERS)
     case = case_for_actor(actor=actor, case_id=case_id, lock=True)
     if case.state not in ASSESSMENT_STATES:
         raise InvalidState(
@@ -194,8 +194,7 @@ def order_causes_set(*, case_id: int, actor: User, entries: Sequence[Mapping[str
     apply to it). All or nothing: any invalid entry is reported with its index, and
     nothing is written. One history row lists every order whose cause changed.
     """
-    if actor.role not in CASE_WORKERS:
-        raise NotAllowed()
+    require_role(actor, CASE_WORKERS)
     case = case_for_actor(actor=actor, case_id=case_id, lock=True)
     if case.state not in ASSESSMENT_STATES:
         raise InvalidState(

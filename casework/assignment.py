@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import Role, User
+from agency.accounts.permissions import require_role
 from agency.errors import InvalidInput, NotAllowed, NotFound
 from agency.organisations.models import Platform
 from cases.history import record_case_event
@@ -169,8 +170,7 @@ def workload_for(*, actor: User, now: dt.datetime | None = None) -> list[dict[st
     """
     if actor.role in ASSIGNERS:
         return workload_rows(now=now)
-    if actor.role != Role.CASE_MANAGER:
-        raise NotAllowed()
+    require_role(actor, (Role.CASE_MANAGER,))
     if actor.team_id is None:
         return workload_rows(now=now, user_ids=[actor.pk])
     team = assignable_staff().filter(team_id=actor.team_id).values_list("pk", flat=True)
@@ -302,8 +302,7 @@ def notify_assigned(*, case: Case, assignee: User, actor: User, reason: str, eve
 
 def staff_list(*, actor: User) -> QuerySet[User]:
     """Agency staff with their assignment settings; for supervisors and administrators."""
-    if actor.role not in ASSIGNERS:
-        raise NotAllowed()
+    require_role(actor, ASSIGNERS)
     return (
         User.objects.filter(is_active=True, api_key__isnull=True)
         .exclude(role=Role.CLIENT)
@@ -336,8 +335,7 @@ def staff_profile_update(
     *, actor: User, user_id: int, platform_skills: Iterable[str] | None = None, is_away: bool | None = None
 ) -> User:
     """A supervisor or administrator sets a staff member's platform skills and away flag."""
-    if actor.role not in ASSIGNERS:
-        raise NotAllowed()
+    require_role(actor, ASSIGNERS)
     staff = staff_list(actor=actor).select_for_update(of=("self",), no_key=True).filter(pk=user_id).first()
     if staff is None:
         raise NotFound()

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import Role, User
-from agency.errors import InvalidInput, InvalidState, NotAllowed, NotFound
+from agency.accounts.permissions import require_role
+from agency.errors import InvalidInput, InvalidState, NotFound
 from cases.history import record_case_event
 from cases.kinds import EvidenceKind
 from cases.models import OPEN_STATES, Case, EventKind, FlaggedOrder
@@ -45,8 +46,7 @@ def evidence_request_create(
     message: str = "",
 ) -> EvidenceRequest:
     """Ask the client for ``items`` ({"order": id or None, "kind": kind}) by ``due_at``."""
-    if actor.role not in REQUESTERS:
-        raise NotAllowed()
+    require_role(actor, REQUESTERS)
     case = _staff_case(actor, case_id)
     if case.state not in OPEN_STATES:
         raise InvalidState(_("Evidence cannot be requested on a finished case."), details={"state": case.state})
@@ -94,8 +94,7 @@ def evidence_request_create(
 
 @transaction.atomic
 def evidence_request_cancel(*, request_id: int, actor: User, reason: str) -> EvidenceRequest:
-    if actor.role not in REQUESTERS:
-        raise NotAllowed()
+    require_role(actor, REQUESTERS)
     request = EvidenceRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None or not case_visible_to(actor).filter(pk=request.case_id).exists():
         raise NotFound()

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
-from agency.errors import InvalidInput, InvalidState, NotAllowed, NotFound
+from agency.accounts.permissions import require_role
+from agency.errors import InvalidInput, InvalidState, NotFound
 from cases.history import record_case_event
 from cases.models import AppealAttempt, Case, CaseState, EventKind, WindowUnit
 from cases.permissions import CASE_WORKERS
@@ -180,8 +181,7 @@ def platform_contact_log(
     )
     if case is None:
         raise NotFound()
-    if actor.role not in CASE_WORKERS:
-        raise NotAllowed()
+    require_role(actor, CASE_WORKERS)
     if case.state != CaseState.SUBMITTED:
         raise InvalidState(
             _("Contacts with the platform are logged while it reviews the appeal (the case is “%(state)s”).")
