@@ -272,7 +272,7 @@ def give(make_case: Callable[..., Case], blossom_shop: Shop, settings: Any) -> C
 
 def mark_cleared(case: Case, order_ids: Any) -> None:
     """Clear orders the way casework.appeals does when an outcome is recorded (that path is tested
-    in tests/cases/test_open_order_count.py): the orders' outcome and the case's open-order count."""
+    in tests/casework/test_services.py): the orders' outcome and the case's open-order count."""
     cleared = case.flagged_orders.filter(pk__in=order_ids).update(outcome="cleared")
     Case.objects.filter(pk=case.pk).update(open_order_count=F("open_order_count") - cleared)
 
