@@ -25,3 +25,14 @@ WEBHOOK_ALLOW_PRIVATE_URLS = True
 API_KEY_RATE_LIMIT = None
 USER_RATE_LIMIT = None
 LOGIN_RATE = None
+
+# With REDIS_URL (as CI runs), each pytest-xdist worker caches in a Redis database of its
+# own: sign-in failure counts one worker's tests build up must not lock another worker's
+# browser tests out, and a test's cache.clear() (FLUSHDB) must not empty the other's.
+if REDIS_URL:  # noqa: F405
+    from urllib.parse import urlsplit, urlunsplit
+
+    # Database 0 stays the Celery broker's; a run without workers uses 1, worker gwN uses 2 + N.
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    _database = 2 + int(_worker.removeprefix("gw")) % 14 if _worker.startswith("gw") else 1
+    CACHES["default"]["LOCATION"] = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_database}"))  # noqa: F405
