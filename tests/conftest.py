@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone, translation
@@ -314,3 +315,14 @@ def _default_language() -> Any:
     """Requests with Accept-Language leave their language active on the thread; reset it."""
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Counts kept in the cache (sign-in failures, rate limits) start at zero in every test.
+
+    The cache outlives a test: a test that locks alice out must not lock out the next test
+    that signs her in on the same worker (each worker has a cache of its own, see
+    tests/settings.py).
+    """
+    cache.clear()

@@ -5,16 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from agency.accounts.models import User
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters() -> None:
-    """Sign-in failure counts live in the cache, which outlives a test."""
-    cache.clear()
 
 
 @pytest.fixture
