@@ -306,7 +306,7 @@ def _add_orders(
 ) -> list[FlaggedOrder]:
     """Write the orders, bump the case's order count and record one history event of ``kind``.
 
-    The file import (cases/importing.py) checks its rows itself, reporting by spreadsheet
+    The file import (casework/importing.py) checks its rows itself, reporting by spreadsheet
     row, and passes ``validated=True``; ``event_values`` add to the event's new value.
     """
     if not validated:
