@@ -29,13 +29,20 @@ def history_batch() -> Iterator[None]:
 
     For a step that writes many rows (a transition: its state change, the deadlines it
     meets and starts, the outcome); use it inside the step's transaction. Rows recorded
-    inside have no id until the block ends. Nothing is written if the block raises;
-    a nested block leaves the writing to the outermost. A savepoint rolled back inside
+    inside have no id until the block ends, and their values are written as they are
+    then. Nothing is written if the block raises; a nested block leaves the writing to
+    the outermost, and takes its own rows back if it raises. A savepoint rolled back inside
     the block does not take back a row recorded in it, so batch only steps that let
     errors end the whole block (as a transition's do).
     """
-    if _pending.get() is not None:
-        yield
+    outer = _pending.get()
+    if outer is not None:
+        start = len(outer)
+        try:
+            yield
+        except BaseException:
+            del outer[start:]  # a failed inner step takes its rows back
+            raise
         return
     pending: list[CaseEvent] = []
     token = _pending.set(pending)

@@ -79,6 +79,10 @@ class OrderResult(models.TextChoices):
     UPHELD = "upheld", _("Upheld")
 
 
+# An order's outcome while it is still to be appealed: none yet, or upheld by an earlier attempt.
+NOT_CLEARED = ("", OrderResult.UPHELD)
+
+
 class GoodsType(models.TextChoices):
     PHYSICAL = "physical", _("Physical goods")
     VIRTUAL = "virtual", _("Virtual goods")
@@ -165,7 +169,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     """One appeal against one violation notice on one shop.
 
     The state machine is declared here, once. Transition methods change only in-memory
-    state; ``casework.services.case_transition`` checks permission and conditions, saves,
+    state; ``casework.transitions.case_transition`` checks permission and conditions, saves,
     and writes the history row in the same transaction.
     """
 

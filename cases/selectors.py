@@ -49,9 +49,9 @@ def case_for_actor(*, actor: User, case_id: int, lock: bool = False, related: bo
     """The case, if ``actor`` may see it (404 otherwise, whether it exists or not).
 
     ``lock`` takes the row FOR NO KEY UPDATE: writers of the case take turns, while rows
-    that merely reference it (history, deadlines, alerts) can still be inserted, so the
-    deadline sweep, which locks a deadline and then writes history, never deadlocks with
-    a request that locked the case and then its deadlines. ``related`` loads what an
+    that merely reference it (history, deadlines, alerts) can still be inserted. The lock
+    order everywhere is the case, then what belongs to it (its deadlines, its evidence):
+    the sweep and the evidence services take the case first too. ``related`` loads what an
     answer about the case shows with it, in the same query.
     """
     queryset = case_visible_to(actor).filter(pk=case_id)

@@ -5,5 +5,5 @@
 are put together: opening a case (its deadlines, its assignment), each state-machine
 transition with its guards and its effects in the other apps, appeal attempts and
 outcomes, the conversation with the client, and the client's timeline. Only the APIs, the
-pages and the project's URLs import this package.
+pages, reports and the project's URLs import this package.
 """

@@ -41,6 +41,7 @@ from agency.accounts.permissions import require_role
 from agency.errors import InvalidInput, InvalidState, NotFound
 from cases.history import record_case_event
 from cases.models import (
+    NOT_CLEARED,
     OPEN_STATES,
     AppealAttempt,
     Case,
@@ -69,7 +70,6 @@ PLATFORM_REFERENCE_MAX_LENGTH = AppealAttempt._meta.get_field("platform_referenc
 # How far ahead of the server's clock a time the platform gave may be: the typist's clock may run fast.
 CLOCK_SKEW = dt.timedelta(minutes=5)
 # The results of orders not cleared, as a filter: blank (undecided) or upheld.
-NOT_CLEARED = ("", OrderResult.UPHELD)
 
 
 @dataclass

@@ -15,7 +15,8 @@ the state is declared here, in ``STEPS``, one entry per transition:
 
 ``EVERY_TRANSITION`` runs for all of them between ``follow`` and ``effects``: deadlines
 follow the state, and a finished case's open supplement requests end. Adding what a
-transition does means adding to its entry here and nowhere else.
+transition does means adding to its entry here and nowhere else (the event types are
+registered with integrations when the app is ready: casework.apps).
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ class Move:
     history: dict[str, Any] = field(default_factory=dict)
     outcome_plan: appeals.OutcomePlan | None = None
     _evidence: EvidenceSnapshot | None = None
+
+    @property
+    def evidence_read(self) -> EvidenceSnapshot | None:
+        """The evidence if a guard or step read it, without reading it."""
+        return self._evidence
 
     def evidence(self) -> EvidenceSnapshot:
         """The case's evidence and orders, read once per move (locked when the move is taken)."""
@@ -187,10 +193,14 @@ STEPS: dict[str, Steps] = {
     "close": Steps(guards=(guards.recovery_plan_finished,)),
     "withdraw": Steps(),
 }
-EVERY_TRANSITION = Steps(follow=(_deadlines_follow, _supplements_end))
+# What every transition does after its own ``follow`` steps and before its ``effects``.
+EVERY_TRANSITION: tuple[Step, ...] = (_deadlines_follow, _supplements_end)
 
-for _name, _steps in STEPS.items():
-    transition_events_register(_name, _steps.events)
+
+def events_register() -> None:
+    """Tell integrations which event types each transition's state change adds (from ``STEPS``)."""
+    for name, steps in STEPS.items():
+        transition_events_register(name, steps.events)
 
 
 # --- The machine, read from the model, with the steps ------------------------------------------
@@ -319,12 +329,14 @@ def case_transition(
        derived (casework.appeals).
     3. Move the state, save, write the history row and run the transition's steps, in one
        transaction; the history rows they record are written together at the end.
-       ConcurrentTransitionMixin makes the UPDATE conditional on the state it read, so a
-       concurrent transition that got there first turns this one into a 409 and rolls
-       everything back.
 
-    The returned case carries ``evidence_snapshot`` when the steps read the evidence, so
-    the answer does not read it again.
+    Two requests for one case take turns: the second waits for the first's row lock and
+    is then judged against the state the first left (send ``expected_state`` to be
+    refused instead when the case moved on). ConcurrentTransitionMixin's conditional
+    UPDATE stays as the backstop should a write ever reach the case without that lock.
+
+    The returned case carries ``evidence_read`` (evidence.rules.EvidenceSnapshot, or None)
+    when the steps read the evidence, so the answer does not read it again.
     """
     spec = get(name)
     with transaction.atomic(), history_batch():
@@ -380,9 +392,9 @@ def case_transition(
             new_value=move.history,
             reason=move.inputs["reason"],
         )
-        for step in (*steps.follow, *EVERY_TRANSITION.follow, *steps.effects):
+        for step in (*steps.follow, *EVERY_TRANSITION, *steps.effects):
             step(move)
-    case.evidence_snapshot = move._evidence  # type: ignore[attr-defined]
+    case.evidence_read = move.evidence_read  # type: ignore[attr-defined]
     return case
 
 

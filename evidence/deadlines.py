@@ -1,7 +1,8 @@
 """The deadlines that evidence keeps: the chat logs the platform deletes, and requests to the client.
 
-Evidence builds on workflows: the deadline machinery (workflows.deadlines) knows nothing
-of evidence, and this module tells it when evidence changes. The chat evidence deadline
+Evidence builds on workflows: the deadline machinery (workflows.deadlines) does not import
+evidence; this module tells it when evidence changes. (Leaving the evidence stages cancels
+the chat evidence deadline with the case's other deadlines: workflows.deadlines.state_left.) The chat evidence deadline
 is also re-synced when one of them is missed (registered with workflows.deadlines.on_missed).
 """
 

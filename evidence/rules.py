@@ -18,7 +18,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cases.kinds import DEFAULT_REQUIRED_EVIDENCE, EvidenceKind
-from cases.models import Case, FlaggedOrder, OrderResult
+from cases.models import NOT_CLEARED, Case, FlaggedOrder
 from evidence.models import EvidenceItem, ReviewState
 
 DEFAULT_CHAT_LOOKBACK_DAYS = 75
@@ -117,14 +117,16 @@ class EvidenceSnapshot:
     """The case's accepted evidence and its orders, read once: the rule, and what an appeal would carry.
 
     ``items`` are the accepted, counting items (``id``, ``order_id``, ``kind``, ``sha256``,
-    ``size``, ``original_name``) in the order an appeal's manifest lists them; ``orders``
-    maps each flagged order to whether it is in an appeal now (not excluded, not cleared by
-    an earlier attempt).
+    ``size``, ``original_name``) in the order an appeal's manifest lists them;
+    ``appealed_orders`` are the orders an appeal now covers (in the appeal, not cleared by
+    an earlier attempt: cases.models.NOT_CLEARED); ``locked``: the items were read FOR
+    UPDATE, so they cannot change before the transaction ends.
     """
 
     summary: EvidenceSummary
     items: list[dict[str, Any]]
     appealed_orders: set[int]
+    locked: bool
 
     @property
     def gaps(self) -> list[dict[str, Any]]:
@@ -160,12 +162,10 @@ def evidence_snapshot(case: Case, *, lock: bool = False) -> EvidenceSnapshot:
         FlaggedOrder.objects.filter(case_id=case.pk).values_list("id", "goods_type", "excluded_at", "outcome")
     )
     appealed = {
-        order_id
-        for order_id, _goods, excluded_at, outcome in orders
-        if excluded_at is None and outcome in ("", OrderResult.UPHELD)
+        order_id for order_id, _goods, excluded_at, outcome in orders if excluded_at is None and outcome in NOT_CLEARED
     }
     summary = _summarise(required_evidence(case), accepted, (order[:3] for order in orders))
-    return EvidenceSnapshot(summary=summary, items=rows, appealed_orders=appealed)
+    return EvidenceSnapshot(summary=summary, items=rows, appealed_orders=appealed, locked=lock)
 
 
 def evidence_gaps(case: Case) -> list[dict[str, Any]]:

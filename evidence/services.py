@@ -19,6 +19,7 @@ from cases.selectors import case_for_actor, case_visible_to
 from evidence.models import EvidenceItem, EvidenceRequest, ReviewState, UploadSource
 from evidence.requests import request_items_fulfil, request_items_reopen
 from evidence.uploads import inspect_upload
+from workflows.deadlines import lock_cases
 
 # Staff roles that judge evidence, and that may remove or supersede anyone's item.
 EVIDENCE_REVIEWER_ROLES = (Role.EVIDENCE_REVIEWER, Role.CASE_MANAGER, Role.SUPERVISOR, Role.ADMINISTRATOR)
@@ -40,25 +41,26 @@ class DuplicateEvidence(Conflict):
 # --- Helpers -------------------------------------------------------------------------------
 
 
-def _visible_case(actor: User, case_id: int) -> Case:
-    return case_for_actor(actor=actor, case_id=case_id)
+def _visible_case(actor: User, case_id: int, *, lock: bool = False) -> Case:
+    return case_for_actor(actor=actor, case_id=case_id, lock=lock)
 
 
 def _visible_item(actor: User, item_id: int) -> EvidenceItem:
-    """The item, row-locked, if its case is visible to the actor (staff scope or the client's organisations).
+    """The item, row-locked after its case's row, if its case is visible to the actor.
 
-    The lock serialises a review or removal with ``submit_appeal``, which locks the items
-    it puts into an appeal: an item cannot change underneath the submission.
+    The locks serialise a review or removal with ``submit_appeal``, which locks the case
+    and then the items it puts into an appeal: an item cannot change underneath the
+    submission, and both take the case first, so neither can wait for the other in turn.
     """
-    item = (
-        EvidenceItem.objects.select_for_update(of=("self",))
-        .select_related("case")
-        .filter(pk=item_id, case__in=case_visible_to(actor))
+    case_id = (
+        EvidenceItem.objects.filter(pk=item_id, case__in=case_visible_to(actor))
+        .values_list("case_id", flat=True)
         .first()
     )
-    if item is None:
+    if case_id is None:
         raise NotFound()
-    return item
+    lock_cases([case_id])
+    return EvidenceItem.objects.select_for_update(of=("self",)).select_related("case").get(pk=item_id)
 
 
 def _require_open(case: Case) -> None:
@@ -153,7 +155,8 @@ def evidence_upload(
        between two identical uploads: the loser gets the same 409, and its file is
        deleted from storage again.
     """
-    case = _visible_case(actor, case_id)
+    # Superseding locks the old item: take the case's row first, as submit_appeal does.
+    case = _visible_case(actor, case_id, lock=supersedes_id is not None)
     _require_open(case)
 
     errors: dict[str, list[str]] = {}

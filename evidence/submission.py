@@ -8,7 +8,7 @@ from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
 from agency.accounts.models import User
-from agency.errors import InvalidState
+from agency.errors import ConditionsUnmet, InvalidState
 from cases.models import AppealAttempt, Case
 from evidence.models import EvidenceItem
 from evidence.rules import EvidenceSnapshot
@@ -37,6 +37,11 @@ def appeal_attempt_record(*, case: Case, actor: User, evidence: EvidenceSnapshot
     time: while an earlier attempt awaits its outcome, nothing is recorded (409); the
     state machine keeps that from happening, and the database refuses it too.
     """
+    if not evidence.locked:
+        raise ValueError("The manifest needs the evidence read under lock (evidence_snapshot(lock=True)).")
+    if evidence.gaps:
+        # The submit_appeal guard has refused this already; the manifest never goes out incomplete.
+        raise ConditionsUnmet(details={"unmet_conditions": [{"code": "evidence_complete", "details": evidence.gaps}]})
     in_flight = AppealAttempt.objects.filter(case_id=case.pk, decided_at__isnull=True).first()
     if in_flight is not None:
         raise _in_flight_refusal(in_flight)

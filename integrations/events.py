@@ -144,13 +144,3 @@ def outbox_from_history(sender: Any, events: list[CaseEvent], **kwargs: Any) -> 
             entry[1].append((event_type, case_event.new_value, case_event.created_at))
     for case, typed in by_case.values():
         _outbox_events(case, typed)
-
-
-def event_from_case_event(case_event: CaseEvent) -> list[OutboxEvent]:
-    """Write the outbox event(s) for one case history row; other kinds write nothing.
-
-    The event carries the row's new values but never its ``reason``: reasons can be the
-    agency's internal notes.
-    """
-    typed = [(event_type, case_event.new_value, case_event.created_at) for event_type in event_types_for(case_event)]
-    return _outbox_events(case_event.case, typed) if typed else []

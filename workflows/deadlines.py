@@ -528,15 +528,10 @@ def deadline_reopen(deadline: Deadline, *, actor: User | None, reason: Reason) -
 
 
 def open_deadlines(case: Case, *kinds: str) -> list[Deadline]:
+    """The case's open deadlines of ``kinds``, row-locked (take the case's row first)."""
     return list(
         Deadline.objects.select_for_update().filter(case_id=case.pk, status=DeadlineStatus.OPEN, kind__in=kinds)
     )
-
-
-def _close_all(case: Case, kinds: Sequence[str], *, status: str, actor: User | None, reason: Reason) -> None:
-    for deadline in open_deadlines(case, *kinds):
-        deadline.case = case
-        deadline_close(deadline, status=status, actor=actor, reason=reason)
 
 
 # --- Waiting on the client or the platform ----------------------------------------------------
@@ -692,11 +687,6 @@ def _meet_outstanding(case: Case, kind: str, *, actor: User | None, reason: Reas
         deadline_close(deadline, status=DeadlineStatus.MET, actor=actor, reason=reason)
 
 
-def _stage_sla_met(case: Case, *, actor: User | None, old_state: str) -> None:
-    reason = system_reason(ReasonCode.CASE_LEFT_STATE, state=old_state)
-    _meet_outstanding(case, DeadlineKind.STAGE_SLA, actor=actor, reason=reason, stage=old_state)
-
-
 def follow_up_restart(case: Case, *, actor: User | None, since: dt.datetime) -> Deadline | None:
     """The next contact with the platform is due within the profile's maximum silence of ``since``."""
     _meet_outstanding(
@@ -706,6 +696,7 @@ def follow_up_restart(case: Case, *, actor: User | None, since: dt.datetime) -> 
 
 
 def follow_up_start(case: Case, *, actor: User | None, since: dt.datetime) -> Deadline | None:
+    """While the appeal is with the platform, the next contact is due within the profile's silence."""
     if case.state != CaseState.SUBMITTED:
         return None
     profile = case.rule_profile
@@ -743,7 +734,8 @@ def state_left(case: Case, *, actor: User | None, old_state: str, appeal_sent: b
     supplement are met, and the follow-up cadence starts). The case's open (and missed,
     not yet met) deadlines are read once and closed with one UPDATE, in this order: the
     stage it left, then everything if it finished, or else what the platform's step
-    settles. The caller then starts what the new state needs (casework.transitions).
+    settles, and the follow-up cadence when the appeal went out. The caller starts the rest
+    of what the new state needs (casework.transitions: the chat evidence deadline, the SLA).
     """
     pending = list(
         Deadline.objects.select_for_update().filter(

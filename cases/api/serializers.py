@@ -266,7 +266,7 @@ class CaseDetailSerializer(CaseListSerializer):
     @extend_schema_field(CaseEvidenceSerializer)
     def get_evidence(self, case: Case) -> dict[str, Any]:
         # A transition that read the evidence hands it over (casework.transitions).
-        snapshot = getattr(case, "evidence_snapshot", None)
+        snapshot = getattr(case, "evidence_read", None)
         summary = (snapshot.summary if snapshot is not None else evidence_summary(case)).as_dict()
         summary["chat_evidence"] = chat_evidence_status(case)
         return CaseEvidenceSerializer(summary).data

@@ -119,3 +119,20 @@ def test_a_batch_that_raises_writes_nothing(case_in, supervisor):
         failing_step()
 
     assert CaseEvent.objects.filter(case=case).count() == before
+
+
+def test_a_nested_batch_that_raises_takes_back_only_its_own_rows(case_in, supervisor):
+    case = case_in("intake")
+
+    def failing_inner_step():
+        with history_batch():
+            _record(case, supervisor, "taken back")
+            raise RuntimeError("the inner step failed")
+
+    with transaction.atomic(), history_batch():
+        _record(case, supervisor, "kept")
+        with pytest.raises(RuntimeError):
+            failing_inner_step()
+
+    notes = list(CaseEvent.objects.filter(case=case, kind="note_added").values_list("new_value__note", flat=True))
+    assert notes == ["kept"]

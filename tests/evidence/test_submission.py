@@ -3,9 +3,14 @@ succeeds, and the lock on what went in."""
 
 from __future__ import annotations
 
+import pytest
+
+from agency.errors import ConditionsUnmet
 from cases.models import AppealAttempt, CaseEvent
 from casework import services
 from evidence.models import EvidenceItem
+from evidence.rules import evidence_snapshot
+from evidence.submission import appeal_attempt_record
 from tests.evidence.helpers import PHYSICAL, give
 from tests.factories import evidence_item
 
@@ -58,3 +63,14 @@ def test_a_second_attempt_keeps_the_first_attempts_lock(case_in, supervisor):
     old.refresh_from_db()
     newer.refresh_from_db()
     assert (old.first_submitted_in, newer.first_submitted_in) == (first_attempt, second)
+
+
+def test_the_manifest_is_built_only_from_evidence_read_under_lock_and_complete(case_in, supervisor):
+    complete = case_in("evidence")
+    with pytest.raises(ValueError, match="under lock"):
+        appeal_attempt_record(case=complete, actor=supervisor, evidence=evidence_snapshot(complete))
+
+    lacking = case_in("evidence", with_evidence=False)
+    with pytest.raises(ConditionsUnmet):
+        appeal_attempt_record(case=lacking, actor=supervisor, evidence=evidence_snapshot(lacking, lock=True))
+    assert not AppealAttempt.objects.filter(case__in=[complete, lacking]).exists()
