@@ -81,6 +81,8 @@ def main() -> None:
     django.setup()
     from bench.imports import measure_import  # these import models, so only once Django is set up
     from bench.seed import seed
+    from bench.transitions import CASES as SUBMIT_CASES
+    from bench.transitions import submit_appeal_figures
 
     started = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
@@ -93,6 +95,7 @@ def main() -> None:
     figures += [(f"case_list_ms_{size}", f"{ms:.1f}", "ms") for size, (_queries, ms) in measured.items()]
     import_figures, import_notes = measure_import(supervisor_token=data.supervisor_token, case_id=data.portal_case_id)
     figures += import_figures
+    figures += submit_appeal_figures(data.supervisor_token)
     # DEBUG is off, as in production: the pages name their assets through the static manifest.
     call_command("collectstatic", interactive=False, verbosity=0)
     pages = {"my_cases": "/portal/", "case": f"/portal/cases/{data.portal_case_id}/"}
@@ -106,6 +109,9 @@ def main() -> None:
             f"case list: supervisor token, in-process test client, median of {TIMED_REQUESTS} requests "
             f"after {WARMUP_REQUESTS} warm-up requests",
             *import_notes,
+            f"submit_appeal: one POST per case on {SUBMIT_CASES} cases of 200 orders with complete evidence, "
+            "statements without transaction control (most; the token's own lookup included, which the pinned test, "
+            "signed in without a token, does not count), median wall time",
             f"pages: the client's /portal/ and /portal/cases/{data.portal_case_id}/ as HTML, signed in by session, "
             f"median of {TIMED_REQUESTS} requests after {WARMUP_REQUESTS} warm-up requests",
         ],
