@@ -72,6 +72,29 @@ def dev_env() -> dict[str, str]:
     return env
 
 
+def addresses(port: str) -> dict[str, str]:
+    """What `up` serves, each address one that answers (tests/test_dev.py asks each of them)."""
+    base = f"http://127.0.0.1:{port}"
+    return {
+        "web pages (sign in)": f"{base}/",
+        "API documentation (Swagger UI)": f"{base}/api/docs/",
+        "OpenAPI schema": f"{base}/api/schema/",
+        "health": f"{base}/api/v1/health/",
+        "admin": f"{base}/admin/",
+    }
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def install_stop_handlers() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM both stop `up`, even when a shell started it in the
+    background, which makes SIGINT ignored unless a handler is installed."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop)
+
+
 def cmd_up() -> None:
     env = dev_env()
     manage("migrate", "--noinput", env=env)
@@ -83,14 +106,17 @@ def cmd_up() -> None:
         "worker": [celery, "-A", "agency", "worker", "--loglevel", "info", "--concurrency", "2"],
         "beat": [celery, "-A", "agency", "beat", "--loglevel", "info"],
     }
+    install_stop_handlers()
     children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
+    print("", flush=True)
+    for label, address in addresses(port).items():
+        print(f"  {label:32} {address}", flush=True)
     print(
-        f"\nOpen http://127.0.0.1:{port}/ and sign in as client_blossom (password appeals-demo) to see the"
-        " client portal,\nor as supervisor for the staff tools. "
-        f"API on http://127.0.0.1:{port}/api/v1/  docs on http://127.0.0.1:{port}/api/docs/",
+        "\nSign in as client_blossom (password appeals-demo) to see the client portal,"
+        " or as supervisor for the staff tools.",
         flush=True,
     )
-    print("Ctrl-C stops the web server, the worker and beat.\n", flush=True)
+    print("Ctrl-C (or SIGTERM) stops the web server, the worker and beat.\n", flush=True)
     exit_code = 0
     try:
         while True:
@@ -103,6 +129,9 @@ def cmd_up() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second signal while the children stop must not cut the wait short.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
         for child in children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
