@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import agency.api.converters  # noqa: F401  (registers <id:...> before any app's URLs are imported)
+from agency.accounts.views import admin_login
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("agency.api.urls")),
@@ -25,10 +26,13 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    # The admin's login, answering 429 with Retry-After past the sign-in failure limit.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", metadata_class=None), name="swagger-ui"),
-    path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
+    # The browsable API's session login (rest_framework.urls' two views, guarded).
+    path("api/auth/", include("agency.accounts.session_urls")),
     path("api/v1/", include(api_v1)),
     # The web pages: sign-in, the client portal, notifications ("/" sends each person on).
     path("", include("web.urls")),

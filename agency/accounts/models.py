@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +36,20 @@ class Team(models.Model):
         return self.name
 
 
+class UserManager(DjangoUserManager["User"]):
+    """Django's user manager, but a superuser (``manage.py createsuperuser``) is an administrator.
+
+    ``is_staff`` and ``is_superuser`` are set (and checked) by Django as usual; ``role`` too
+    defaults to administrator, where a plain user's defaults to client.
+    """
+
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields: Any
+    ) -> User:
+        extra_fields.setdefault("role", Role.ADMINISTRATOR)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """Anyone who signs in. ``role`` says whether it is a staff member or a client user.
 
@@ -52,6 +69,8 @@ class User(AbstractUser):
     platform_skills = models.JSONField(default=list, blank=True)
     is_away = models.BooleanField(default=False, help_text=_("Away staff are not given new cases automatically."))
     last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects: ClassVar[UserManager] = UserManager()
 
     @property
     def is_agency_staff(self) -> bool:

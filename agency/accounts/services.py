@@ -24,8 +24,9 @@ def credentials_check(*, username: str, password: str, address: str) -> User:
     """The active user with these credentials, or a refusal; too many failures refuse for a while.
 
     Failures are counted per (username, client address) in the cache (Redis in
-    production), so one attacker cannot lock a real user out from every address. The API's
-    token endpoint and the sign-in page both come here, so they share one count.
+    production), so one attacker cannot lock a real user out from every address. Every way in
+    comes here (the API's token endpoint, the sign-in page, the admin's login and the
+    browsable API's, the last three through ``agency.accounts.forms``), so they share one count.
     """
     key = _failure_key(username, address)
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS

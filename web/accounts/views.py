@@ -11,11 +11,14 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from agency.accounts.views import GuardedLoginView
 from web.accounts.forms import SignInForm
 from web.middleware import supported
 
 
-class SignInView(auth_views.LoginView):
+class SignInView(GuardedLoginView):
+    """Past the sign-in failure limit the page says so, with 429 and Retry-After."""
+
     template_name = "web/accounts/sign_in.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True

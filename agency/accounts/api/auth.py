@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from agency.accounts import services
 from agency.accounts.models import User
+from agency.accounts.throttling import LoginRateThrottle
 from agency.api.permissions import current_user
 from agency.organisations.models import Membership
 
@@ -22,16 +21,6 @@ from agency.organisations.models import Membership
 class LoginInputSerializer(serializers.Serializer[dict[str, Any]]):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
-
-
-class LoginRateThrottle(AnonRateThrottle):
-    """A coarse per-address limit on top of the per-user failure counter."""
-
-    scope = "login"
-
-    def get_rate(self) -> str | None:
-        # LOGIN_RATE (default 30/min); shared with the sign-in page, which counts here too.
-        return settings.LOGIN_RATE
 
 
 class TokenView(APIView):

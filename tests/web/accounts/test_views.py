@@ -57,6 +57,8 @@ def test_failed_page_sign_ins_count_against_the_token_endpoints_limit(
     token = APIClient().post("/api/v1/auth/token/", {"username": "alice", "password": PASSWORD}, format="json")
     assert token.status_code == 429
     page = client.post("/accounts/sign-in/", {"username": "alice", "password": PASSWORD})
+    assert page.status_code == 429
+    assert 0 < int(page["Retry-After"]) <= settings.LOGIN_FAILURE_WINDOW_SECONDS
     assert "Too many failed sign-in attempts" in page.content.decode()
     assert "_auth_user_id" not in page.wsgi_request.session
 
@@ -66,6 +68,7 @@ def test_failed_token_requests_count_against_the_page_too(browse: Callable[..., 
     for _attempt in range(settings.LOGIN_FAILURE_LIMIT):
         api.post("/api/v1/auth/token/", {"username": "alice", "password": "wrong"}, format="json")
     page = browse().post("/accounts/sign-in/", {"username": "alice", "password": PASSWORD})
+    assert page.status_code == 429
     assert "Too many failed sign-in attempts" in page.content.decode()
 
 
@@ -77,6 +80,8 @@ def test_the_per_address_rate_of_the_token_endpoint_applies_to_the_page(
     for attempt in range(3):
         client.post("/accounts/sign-in/", {"username": f"guess{attempt}", "password": "x"})
     page = client.post("/accounts/sign-in/", {"username": "alice", "password": PASSWORD})
+    assert page.status_code == 429
+    assert int(page["Retry-After"]) <= 60
     assert "Too many failed sign-in attempts" in page.content.decode()
 
 
