@@ -2,19 +2,50 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Any
 
 from celery import Task, shared_task
-from django.db import DatabaseError
+from celery.signals import after_task_publish, beat_embedded_init, beat_init
+from django.db import DatabaseError, close_old_connections
 
 from workflows import calendar_services, notifications, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="workflows.record_heartbeat")
 def record_heartbeat() -> None:
-    """Run by beat every minute so /api/v1/health/ can tell that workers are alive."""
+    """Scheduled by beat every minute; a worker running it proves to /api/v1/health/ready/ that workers are alive."""
     services.heartbeat_record(hostname=socket.gethostname())
+
+
+# Beat's own heartbeat: beat marks the time each time it has handed the heartbeat task to
+# the broker. The worker's mark then says the worker ran it, so the two tell a stopped
+# beat (both go stale) from a stopped worker (only the worker's does).
+_in_beat = False
+
+
+@beat_init.connect
+@beat_embedded_init.connect
+def _mark_beat_process(**kwargs: Any) -> None:
+    global _in_beat
+    _in_beat = True
+
+
+@after_task_publish.connect
+def beat_heartbeat_on_publish(sender: str | None = None, **kwargs: Any) -> None:
+    """In beat only (a shell sending the task proves nothing about beat): record beat's heartbeat."""
+    if not _in_beat or sender != record_heartbeat.name:
+        return
+    close_old_connections()  # beat holds its connection for ever: drop one that is broken or too old
+    try:
+        services.heartbeat_record(name=services.BEAT_HEARTBEAT, hostname=socket.gethostname())
+    except DatabaseError:
+        # Never stop beat scheduling for this: the mark goes stale and readiness says so.
+        logger.warning("Could not record beat's heartbeat", exc_info=True)
+        close_old_connections()
 
 
 @shared_task(

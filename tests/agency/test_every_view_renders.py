@@ -24,6 +24,8 @@ from tests.factories import evidence_item
 ENDPOINTS = EndpointEnumerator().get_api_endpoints()
 PATHS = sorted({path for path, _, _, _ in ENDPOINTS})
 GET_PATHS = sorted({path for path, _, method, _ in ENDPOINTS if method == "GET"})
+# Readiness answers 503 by design while a component fails (no worker or beat runs here): documented, not a crash.
+NOT_READY_PATHS = {"/api/v1/health/", "/api/v1/health/ready/"}
 
 
 @pytest.fixture
@@ -83,6 +85,9 @@ def test_browsable_page_renders_for_a_user_allowed_to_see_it(
 ) -> None:
     url = concrete(path)
     response = _client(_who(path, alice, administrator)).get(url, HTTP_ACCEPT="text/html")
+    if path in NOT_READY_PATHS and response.status_code == 503:
+        assert b"not_ready" in response.content, (url, response.content[:800])
+        return
     assert response.status_code < 500, (url, response.content[:800])
     if re.fullmatch(r"/api/v1/(portal/)?cases/\{\w+\}/([\w-]+/)?", path):
         # The case's own pages exist for this user: they render, not 404.

@@ -63,6 +63,8 @@ def test_schema_for_a_signed_in_user_is_the_same(supervisor: User, schema: dict[
         ("/api/v1/organisations/", "post"),
         ("/api/v1/shops/{id}/", "patch"),
         ("/api/v1/health/", "get"),
+        ("/api/v1/health/live/", "get"),
+        ("/api/v1/health/ready/", "get"),
     ],
 )
 def test_paths_are_listed(schema: dict[str, Any], path: str, method: str) -> None:
@@ -134,6 +136,8 @@ def test_every_documented_error_uses_the_error_component(schema: dict[str, Any])
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             for status, response in operation["responses"].items():
+                if (path, status) in NOT_READY_ANSWERS:
+                    continue  # "not ready" is an answer, not an error: test_readiness_documents_200_and_503
                 if status.startswith(("4", "5")):
                     documented += 1
                     assert response["content"]["application/json"]["schema"] == {"$ref": ERROR_REF}, (
@@ -142,6 +146,26 @@ def test_every_documented_error_uses_the_error_component(schema: dict[str, Any])
                         status,
                     )
     assert documented > 20
+
+
+NOT_READY_ANSWERS = {("/api/v1/health/", "503"), ("/api/v1/health/ready/", "503")}
+
+
+@pytest.mark.parametrize(("path", "component"), [("/api/v1/health/ready/", "Readiness"), ("/api/v1/health/", "Health")])
+def test_readiness_documents_200_and_503(schema: dict[str, Any], path: str, component: str) -> None:
+    operation = schema["paths"][path]["get"]
+    assert operation.get("security", []) in ([], [{}])
+    for status in ("200", "503"):
+        content = operation["responses"][status]["content"]["application/json"]
+        assert content["schema"] == {"$ref": f"#/components/schemas/{component}"}
+    components = schema["components"]["schemas"]["HealthComponents"]["properties"]
+    assert list(components) == ["database", "broker", "worker", "beat", "calendar"]
+
+
+def test_liveness_is_documented_without_sign_in(schema: dict[str, Any]) -> None:
+    operation = schema["paths"]["/api/v1/health/live/"]["get"]
+    assert operation.get("security", []) in ([], [{}])
+    assert set(operation["responses"]) == {"200"}
 
 
 def test_sign_in_documents_invalid_input_and_throttling_but_not_401(schema: dict[str, Any]) -> None:
