@@ -219,7 +219,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 # WhiteNoise expects the folder to exist even before collectstatic has filled it.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STORAGES = {
+STORAGES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Evidence is private: a folder outside STATIC_ROOT with no URL (see evidence/storage.py).
     "evidence": {"BACKEND": "evidence.storage.PrivateFileSystemStorage"},
@@ -231,6 +231,28 @@ STORAGES = {
         )
     },
 }
+# With EVIDENCE_S3_BUCKET set, evidence goes to that S3-compatible bucket instead (AWS S3;
+# Aliyun OSS, Tencent COS or MinIO through EVIDENCE_S3_ENDPOINT_URL). The objects stay
+# private: no ACL, no URL; downloads still go through the application (evidence/storage.py).
+# Empty keys leave boto3 to find credentials itself (instance role, ~/.aws).
+EVIDENCE_S3_BUCKET = os.environ.get("EVIDENCE_S3_BUCKET", "")
+if EVIDENCE_S3_BUCKET:
+    EVIDENCE_S3_OPTIONS: dict[str, object] = {
+        "bucket_name": EVIDENCE_S3_BUCKET,
+        "endpoint_url": os.environ.get("EVIDENCE_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("EVIDENCE_S3_REGION") or None,
+        "access_key": os.environ.get("EVIDENCE_S3_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("EVIDENCE_S3_SECRET_ACCESS_KEY") or None,
+        "location": os.environ.get("EVIDENCE_S3_PREFIX", "").strip("/"),
+        # "path" for MinIO; "virtual" (bucket in the host name) for OSS and COS; empty: boto3 decides.
+        "addressing_style": os.environ.get("EVIDENCE_S3_ADDRESSING_STYLE") or None,
+    }
+    # Optional server-side encryption of every object written: "AES256" or "aws:kms".
+    if os.environ.get("EVIDENCE_S3_SERVER_SIDE_ENCRYPTION"):
+        EVIDENCE_S3_OPTIONS["object_parameters"] = {
+            "ServerSideEncryption": os.environ["EVIDENCE_S3_SERVER_SIDE_ENCRYPTION"]
+        }
+    STORAGES["evidence"] = {"BACKEND": "evidence.storage.PrivateS3Storage", "OPTIONS": EVIDENCE_S3_OPTIONS}
 
 # --- Security (production) --------------------------------------------------------------
 # Secure by default whenever DEBUG is off; each can be relaxed explicitly, for example

@@ -7,6 +7,7 @@ to Star Crafts and must never see Blossom's data. Staff: one user per role, with
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from agency.organisations.models import Organisation, Shop
 from cases.models import Case, CaseState
 from casework import services
 from evidence.rules import accepted_kinds, required_evidence
+from evidence.storage import PrivateS3Storage, evidence_storage
 from tests.factories import (
     MembershipFactory,
     OrganisationFactory,
@@ -287,6 +289,27 @@ def api() -> Callable[[User | None], APIClient]:
         return client
 
     return client_for
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _evidence_bucket() -> None:
+    """With evidence in S3 (EVIDENCE_S3_BUCKET, as CI runs), the bucket exists before any test stores a file."""
+    storage = evidence_storage()
+    if not isinstance(storage, PrivateS3Storage):
+        return
+    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+    try:
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+    except ClientError:
+        with contextlib.suppress(ClientError):  # another xdist worker may create it first
+            region = storage.region_name
+            where = (
+                {"CreateBucketConfiguration": {"LocationConstraint": region}}
+                if region not in (None, "us-east-1")
+                else {}
+            )
+            storage.connection.meta.client.create_bucket(Bucket=storage.bucket_name, **where)
 
 
 @pytest.fixture(autouse=True)

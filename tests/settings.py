@@ -36,3 +36,15 @@ if REDIS_URL:  # noqa: F405
     _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     _database = 2 + int(_worker.removeprefix("gw")) % 14 if _worker.startswith("gw") else 1
     CACHES["default"]["LOCATION"] = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_database}"))  # noqa: F405
+
+# With EVIDENCE_S3_BUCKET (as CI runs, against moto's S3 server), each test run and each
+# pytest-xdist worker keeps its evidence under a key prefix of its own, so no test sees
+# another's objects; tests/conftest.py creates the bucket when it is missing.
+if EVIDENCE_S3_BUCKET:  # noqa: F405
+    import uuid
+
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    _prefix = f"tests-{_worker}-{uuid.uuid4().hex[:12]}"
+    _location = EVIDENCE_S3_OPTIONS["location"]  # noqa: F405
+    # The same dict STORAGES["evidence"]["OPTIONS"] holds.
+    EVIDENCE_S3_OPTIONS["location"] = f"{_location}/{_prefix}" if _location else _prefix  # noqa: F405

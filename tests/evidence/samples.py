@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.middleware.csrf import _get_new_csrf_string
 from rest_framework.test import APIClient
 
+from evidence.models import EvidenceItem
+from evidence.storage import evidence_storage
 from tests.factories import PNG_HEADER
 
 
@@ -94,7 +96,39 @@ def session_client(user: Any) -> APIClient:
     return client
 
 
-def stored_files() -> set[Path]:
-    """Every file in evidence storage now (the test settings give each test run its own folder)."""
-    root = Path(settings.EVIDENCE_ROOT)
-    return {path for path in root.rglob("*") if path.is_file()}
+def stored_files(folder: str = "") -> set[str]:
+    """The name of every file in evidence storage now, a folder or a bucket prefix.
+
+    The test settings give each test process its own folder, or its own key prefix when
+    evidence is in S3.
+    """
+    storage = evidence_storage()
+    folders, files = storage.listdir(folder)
+    names = {f"{folder}/{name}" if folder else name for name in files}
+    for sub in folders:
+        names |= stored_files(f"{folder}/{sub}" if folder else sub)
+    return names
+
+
+def stored_bytes(item: EvidenceItem) -> bytes:
+    """The bytes of the item's file as they are in storage now."""
+    with item.file.storage.open(item.file.name, "rb") as stored:
+        return bytes(stored.read())
+
+
+def tamper(item: EvidenceItem, content: bytes) -> None:
+    """Replace the item's stored file with other bytes under the same name, as an intruder or a broken disk would."""
+    storage = item.file.storage
+    storage.delete(item.file.name)
+    assert storage.save(item.file.name, ContentFile(content)) == item.file.name
+
+
+def stream_until_failure(response: Any) -> tuple[bytes, Exception | None]:
+    """The bytes a streamed response delivered, and the exception that broke it off (None if it finished)."""
+    received: list[bytes] = []
+    try:
+        for chunk in response.streaming_content:
+            received.append(chunk)
+    except Exception as exc:
+        return b"".join(received), exc
+    return b"".join(received), None

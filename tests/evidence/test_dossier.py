@@ -8,7 +8,6 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from agency.organisations.models import Shop
 from cases.models import AppealAttempt, Case, FlaggedOrder
 from evidence.dossier import DossierIntegrityError, safe_name
 from evidence.models import EvidenceItem
+from tests.evidence.samples import tamper
 from tests.factories import PNG_HEADER, evidence_item
 
 pytestmark = pytest.mark.django_db
@@ -383,7 +383,7 @@ def test_errors_are_json_even_when_a_zip_is_asked_for(api: Callable[..., Any], c
 
 def test_a_file_changed_on_disk_breaks_off_the_download(api: Callable[..., Any], case: Case, manager: User) -> None:
     item = evidence_item(case, order=orders_of(case)[0], kind="chat_log", uploaded_by=manager, content=b"original")
-    Path(item.file.path).write_bytes(b"tampered")
+    tamper(item, b"tampered")
 
     response = api(manager).get(url(case))
 

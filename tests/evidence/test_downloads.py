@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from tests.evidence.samples import CHAT, png
+from evidence.downloads import StoredFileMismatch
+from tests.evidence.samples import CHAT, png, stream_until_failure, tamper
 from tests.factories import evidence_item
 
 CONTENT = png("download")
@@ -132,3 +135,38 @@ def test_a_removed_item_is_still_downloadable_for_the_history(api, item, manager
 def test_the_file_is_not_under_any_public_url(item):
     with pytest.raises(NotImplementedError):
         item.file.url  # noqa: B018 - the property is what is tested
+
+
+def test_a_file_changed_in_storage_is_never_delivered_whole(api, item, manager, caplog):
+    """The download hashes as it streams and holds the last block back until the SHA-256 matches."""
+    tampered = png("tampered")  # the same length as CONTENT, other bytes
+    assert len(tampered) == len(CONTENT)
+    tamper(item, tampered)
+
+    response = api(manager).get(staff_url(item))
+
+    assert response.status_code == 200  # the headers left before the file was read
+    assert response["Content-Length"] == str(len(CONTENT))
+    with caplog.at_level(logging.ERROR, logger="evidence.downloads"):
+        received, error = stream_until_failure(response)
+    assert isinstance(error, StoredFileMismatch)
+    assert len(received) < len(tampered)
+    assert f"evidence item {item.pk}" in caplog.text
+
+
+def test_a_file_larger_than_a_block_streams_whole_when_it_matches(api, case, manager):
+    content = CHAT.encode() * 2000  # several 64 KB blocks
+    order = case.flagged_orders.order_by("id").first()
+    item = evidence_item(
+        case,
+        order=order,
+        kind="chat_log",
+        uploaded_by=manager,
+        content=content,
+        original_name="chat.txt",
+        content_type="text/plain; charset=utf-8",
+    )
+
+    response = api(manager).get(staff_url(item))
+
+    assert_is_the_file(response, content=content, content_type="text/plain; charset=utf-8")

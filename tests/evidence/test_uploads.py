@@ -28,6 +28,7 @@ from tests.evidence.samples import (
     post_upload,
     raw_multipart,
     session_client,
+    stored_bytes,
     stored_files,
     upload_file,
     zip_archive,
@@ -73,8 +74,7 @@ def test_staff_upload_is_hashed_stored_under_a_random_name_and_recorded(api, cas
     assert re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}", item.file.name)
     assert "顺丰" not in item.file.name
     assert "png" not in item.file.name
-    stored = Path(settings.EVIDENCE_ROOT) / item.file.name
-    assert stored.read_bytes() == content
+    assert stored_bytes(item) == content
 
     event = CaseEvent.objects.filter(case=case).latest("id")
     assert (event.kind, event.actor) == ("evidence_uploaded", manager)
