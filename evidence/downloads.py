@@ -101,3 +101,26 @@ def evidence_file_response(item: EvidenceItem) -> FileResponse:
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def stored_file_problem(item: EvidenceItem) -> str | None:
+    """Why the item's stored file does not match its record (missing, other size, other SHA-256), or None.
+
+    Reads the whole file from storage in blocks, as a download would; for audits of the
+    folder or the bucket (``manage.py evidence_verify``).
+    """
+    try:
+        stored = item.file.storage.open(item.file.name, "rb")
+    except FileNotFoundError:
+        return "missing from storage"
+    digest = hashlib.sha256()
+    size = 0
+    with stored:
+        while block := stored.read(STREAM_BLOCK_BYTES):
+            digest.update(block)
+            size += len(block)
+    if size != item.size:
+        return f"size {size}, recorded {item.size}"
+    if digest.hexdigest() != item.sha256:
+        return f"SHA-256 {digest.hexdigest()}, recorded {item.sha256}"
+    return None

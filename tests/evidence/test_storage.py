@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from cases.models import Case, FlaggedOrder
 from evidence import services
@@ -143,6 +145,11 @@ def test_an_object_changed_in_the_bucket_is_caught_on_download_and_in_the_dossie
     dossier = api(manager).get(f"/api/v1/cases/{case.pk}/dossier/")
     with pytest.raises(DossierIntegrityError):
         b"".join(dossier.streaming_content)
+
+    report = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("evidence_verify", "--case", str(case.pk), stdout=report)
+    assert f"evidence item {item.pk} " in report.getvalue()
 
 
 def test_the_storage_has_no_urls_and_never_overwrites(storage):
