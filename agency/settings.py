@@ -10,6 +10,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from agency.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("AGENCY_VAR_DIR", BASE_DIR / "var"))
 
@@ -69,7 +71,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so that it sees every answer: errors under /api/ keep the one JSON shape.
+    # Each request's id (and, once known, its user's) on every log line it causes.
+    "agency.logs.RequestContextMiddleware",
+    # Outermost but one, so that it sees every answer: errors under /api/ keep the one JSON shape.
     "agency.api.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -200,10 +204,11 @@ LOGOUT_REDIRECT_URL = "web:sign-in"
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # A password-reset link works for this long (Django's default is three days).
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(24 * 3600)))
-# Failed logins per (username, client address) before the token endpoint answers 429.
+# Failed sign-ins per (username, client address) before every way in (the token endpoint,
+# the sign-in page, the admin's and the browsable API's login) answers 429.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
-# Sign-in attempts per client address (token endpoint and sign-in page together), any outcome.
+# Sign-in attempts per client address (every way in together), any outcome.
 LOGIN_RATE: str | None = os.environ.get("LOGIN_RATE", "30/min") or None
 
 # --- Internationalisation ---------------------------------------------------------------
@@ -264,7 +269,8 @@ SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG els
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 # Probes from load balancers and container health checks speak plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/(health|ping)/$"]
+# Probes speak plain HTTP inside the network: health (live, ready) and ping are exempt.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/(health|health/live|health/ready|ping)/$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -368,14 +374,27 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# One handler; JSON lines with LOG_FORMAT=json, readable lines otherwise; UTC in both;
+# request id and user id on every record (agency.logs). Celery keeps this configuration.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+LOGGING = logging_config(json=LOG_FORMAT == "json", level=os.environ.get("LOG_LEVEL", "INFO"))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Errors in requests and tasks go to Sentry (or a compatible service) when a DSN is given.
+# No personal data is sent by default (no user names, addresses, cookies or bodies).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        send_default_pii=False,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
 
 # --- Domain defaults --------------------------------------------------------------------
 # How many appeal attempts a case gets when nothing more specific is known. Platform rule

@@ -229,3 +229,31 @@ def test_the_embedded_sqlite_database_writes_ahead(tmp_path: Path) -> None:
     result = run_python(["-c", script], base_env(tmp_path, DEBUG="1"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["wal", "1"]  # synchronous=NORMAL is 1
+
+
+def test_sentry_reports_errors_only_when_a_dsn_is_given_and_sends_no_personal_data(tmp_path: Path) -> None:
+    script = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'agency.settings'; django.setup()\n"
+        "import sentry_sdk\n"
+        "client = sentry_sdk.get_client()\n"
+        "names = sorted(client.integrations) if client.is_active() else []\n"
+        "print(client.is_active(), client.options.get('send_default_pii'), 'django' in names, 'celery' in names)\n"
+    )
+    off = run_python(["-c", script], base_env(tmp_path, DEBUG="1"))
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.split()[0] == "False"
+    on = run_python(["-c", script], base_env(tmp_path, DEBUG="1", SENTRY_DSN="https://public@sentry.example.com/1"))
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.split() == ["True", "False", "True", "True"]
+
+
+def test_logs_are_json_lines_in_utc_with_log_format_json(tmp_path: Path) -> None:
+    script = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'agency.settings'; django.setup()\n"
+        "import logging; logging.getLogger('cases').warning('a line')\n"
+    )
+    result = run_python(["-c", script], base_env(tmp_path, DEBUG="1", LOG_FORMAT="json"))
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "cases", "a line")
+    assert line["time"].endswith("+00:00")
