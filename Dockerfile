@@ -1,5 +1,6 @@
 # The production image: one image for web (gunicorn), worker and beat.
-FROM python:3.11-slim
+# Pinned: update deliberately (README, "Operating it").
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -20,4 +21,4 @@ USER agency
 EXPOSE 8000
 # gthread workers: a long download (an appeal dossier, an evidence file) runs in a thread
 # while the worker keeps answering the arbiter, so it is not killed by the 30 s timeout.
-CMD ["gunicorn", "agency.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "agency.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--graceful-timeout", "30", "--access-logfile", "-"]
