@@ -445,11 +445,11 @@ CALENDAR_MISSING_NOTICE_FROM = os.environ.get("CALENDAR_MISSING_NOTICE_FROM", "1
 DEADLINE_REMINDER_OFFSETS_HOURS = os.environ.get("DEADLINE_REMINDER_OFFSETS_HOURS", "72,24,4")
 # How many due deadlines one sweep run handles before it queues the next run.
 DEADLINE_SWEEP_BATCH = int(os.environ.get("DEADLINE_SWEEP_BATCH", "500"))
-# E-mail: printed to the console unless an SMTP host is configured.
+# E-mail: logged in words (agency.mail, INFO) unless an SMTP host is configured.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "agency.mail.LoggingEmailBackend",
 )
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
