@@ -12,7 +12,7 @@ from agency.mail import LoggingEmailBackend
 def test_an_email_is_logged_in_words_at_info(caplog):
     message = EmailMessage(
         subject="案件 AP-2026-000001 有新消息",
-        body="请登录查看：https://agency.example/notifications/7/",
+        body="请登录查看 https://agency.example/notifications/7/",
         to=["a@example.com"],
     )
     with caplog.at_level(logging.INFO, logger="agency.mail"):
