@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.signals import after_task_publish, beat_embedded_init, beat_init
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from workflows import calendar_services, notifications, services
 
@@ -39,12 +39,18 @@ def beat_heartbeat_on_publish(sender: str | None = None, **kwargs: Any) -> None:
     """In beat only (a shell sending the task proves nothing about beat): record beat's heartbeat."""
     if not _in_beat or sender != record_heartbeat.name:
         return
-    close_old_connections()  # beat holds its connection for ever: drop one that is broken or too old
+    _drop_stale_connection()  # beat holds its connection for ever: drop one that is broken or too old
     try:
         services.heartbeat_record(name=services.BEAT_HEARTBEAT, hostname=socket.gethostname())
     except DatabaseError:
         # Never stop beat scheduling for this: the mark goes stale and readiness says so.
         logger.warning("Could not record beat's heartbeat", exc_info=True)
+        _drop_stale_connection()
+
+
+def _drop_stale_connection() -> None:
+    # Inside a transaction (a test's) the connection is not beat's to close.
+    if not connection.in_atomic_block:
         close_old_connections()
 
 

@@ -119,7 +119,9 @@ def test_no_endpoint_shows_a_client_an_internal_note(api, rich_case, alice):
         for url in urls_for(template, params, case, candidates):
             tried += 1
             response = client.get(url)
-            assert response.status_code < 500, url
+            # Health and readiness answer 503 while no worker has beaten (as in a test).
+            not_ready = response.status_code == 503 and url.startswith("/api/v1/health/")
+            assert response.status_code < 500 or not_ready, url
             body = b"".join(response.streaming_content) if response.streaming else response.content
             assert MARKER.encode() not in body, f"the internal note leaks through {url}"
             if response.status_code == 200:
