@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 import time_machine
 from django.db import OperationalError, connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from agency.api.views import HEARTBEAT_STALE_SECONDS
@@ -272,3 +273,11 @@ def test_health_needs_no_sign_in_even_with_a_bad_token(ready: time_machine.TimeM
     response = APIClient().get(HEALTH_URL, HTTP_AUTHORIZATION="Token not-a-real-token")
     assert response.status_code == 200
     assert response.json()["database"] is True
+
+
+@pytest.mark.parametrize("path", ["/api/v1/health/", "/api/v1/health/live/", "/api/v1/health/ready/", "/api/v1/ping/"])
+def test_probes_speak_plain_http_under_the_https_redirect(db: None, settings: Any, path: str) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+    response = Client().get(path)
+    assert response.status_code in (200, 503), (path, response.status_code)
+    assert Client().get("/api/v1/cases/").status_code == 301  # everything else goes to https
