@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.core.signals import request_finished
+from django.utils.functional import empty
 
 # The request (or task) being served in this thread or task, for the records it logs.
 _request_id: ContextVar[str | None] = ContextVar("log_request_id", default=None)
@@ -67,7 +68,7 @@ def _user_id(request: Any) -> int | None:
     if user is None:
         return None
     wrapped = getattr(user, "_wrapped", user)
-    if wrapped is None or type(wrapped).__name__ == "object":  # a lazy user not yet evaluated
+    if wrapped is None or wrapped is empty:  # a lazy user not yet evaluated
         return None
     return getattr(wrapped, "pk", None) if getattr(wrapped, "is_authenticated", False) else None
 

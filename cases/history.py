@@ -56,10 +56,7 @@ def history_batch() -> Iterator[None]:
 def _write(events: list[CaseEvent]) -> None:
     if not events:
         return
-    if len(events) == 1:
-        events[0].save()
-    else:
-        CaseEvent.objects.bulk_create(events)
+    CaseEvent.objects.bulk_create(events)  # one INSERT; ids come back (PostgreSQL, SQLite 3.35+)
     case_events_recorded.send(sender=CaseEvent, events=events)
 
 

@@ -104,10 +104,7 @@ def _outbox_events(case: Case, typed: list[tuple[str, Any, Any]]) -> list[Outbox
         )
         for sequence, (type_, values, occurred_at) in zip(_next_sequences(case, len(typed)), typed, strict=True)
     ]
-    if len(events) == 1:
-        events[0].save(force_insert=True)
-    else:
-        OutboxEvent.objects.bulk_create(events)
+    OutboxEvent.objects.bulk_create(events)
     _dispatch_on_commit()
     return events
 
