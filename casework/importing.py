@@ -7,16 +7,11 @@ rather than in it because the file handling is most of the code.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
 import hashlib
-import io
 import re
 import unicodedata
-import warnings
-import zipfile
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -27,13 +22,13 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from agency import moments
 from agency.accounts.models import User
 from agency.accounts.permissions import require_role
 from agency.errors import InvalidInput, InvalidState
+from agency.spreadsheets import spreadsheet_rows
 from cases.models import EDITABLE_STATES, EventKind, FlaggedOrder, GoodsType
 from cases.permissions import CASE_EDITORS
 from casework.services import _add_orders, _visible_case
@@ -168,8 +163,6 @@ _DATETIME = re.compile(
 )
 # The first bytes of a ZIP archive (XLSX) and of an OLE compound file (old .xls, or an
 # encrypted workbook).
-_ZIP_SIGNATURE = b"PK\x03\x04"
-_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Integers a float holds exactly; a longer number in a spreadsheet has lost digits.
 _EXACT_FLOAT_INTEGER = 2**53
 
@@ -262,118 +255,6 @@ def _read_upload(upload: File[Any]) -> tuple[bytes, str]:
         digest.update(chunk)
         chunks.append(chunk)
     return b"".join(chunks), digest.hexdigest()
-
-
-def _decode_text(data: bytes) -> str:
-    """UTF-8 (with or without a BOM) or UTF-16 with a BOM; else GB18030, a superset of GBK.
-
-    Exports saved by Excel on a Chinese Windows are GBK without any marker, so a file
-    that is not valid UTF-8 is read as GB18030 before giving up.
-    """
-    if data.startswith(codecs.BOM_UTF8):
-        encodings: tuple[str, ...] = ("utf-8-sig",)
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)
-    else:
-        encodings = ("utf-8", "gb18030")
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" not in text:
-            return text.removeprefix("\ufeff")
-    raise _file_error(_("The file is neither an XLSX workbook nor a CSV file in UTF-8 or GBK."))
-
-
-def _csv_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
-    text = _decode_text(data)
-    first_line = text.split("\n", 1)[0]
-    # Exports are comma-separated, but "Unicode text" from Excel uses tabs and some locales semicolons.
-    delimiter = max(",\t;", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        yield from enumerate(reader, start=1)
-    except csv.Error as exc:
-        raise _file_error(
-            _("The CSV file cannot be read after row %(row)d: %(reason)s") % {"row": reader.line_num, "reason": exc}
-        ) from exc
-
-
-def _check_xlsx_archive(members: Sequence[zipfile.ZipInfo]) -> None:
-    """Refuse a ZIP bomb from the sizes in the archive's central directory, before anything is unpacked.
-
-    openpyxl reads the members through zipfile, which never returns more of a member than
-    its declared ``file_size`` (one that inflates further fails its CRC check), so the
-    declared sizes bound what a workbook can make us unpack. The ratio is the whole
-    archive's, not each member's: small members such as styles compress unevenly, and the
-    total size limit already bounds a bomb hidden beside incompressible members.
-    """
-    max_bytes = settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES
-    expanded = sum(member.file_size for member in members)
-    if expanded > max_bytes:
-        message = _("The XLSX file unpacks to more than %(size)s; export fewer rows per file.")
-        raise _file_error(message % {"size": filesizeformat(max_bytes)})
-    max_ratio = settings.IMPORT_XLSX_MAX_COMPRESSION_RATIO
-    compressed = sum(member.compress_size for member in members)
-    if expanded > max_ratio * max(compressed, 1):
-        message = _("The XLSX file unpacks to more than %(ratio)d times its size, which no spreadsheet export does.")
-        raise _file_error(message % {"ratio": max_ratio})
-
-
-def _xlsx_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
-    unreadable = _file_error(_("The XLSX file cannot be read; open it in a spreadsheet and save it again."))
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise unreadable from exc
-    _check_xlsx_archive(members)
-
-    # Only imports of workbooks pay for loading openpyxl (which ships no type hints).
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
-
-    # A workbook is a third-party format with many ways to be broken; whatever the reader
-    # raises on a damaged file, the user's answer is the same: save it again.
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # styles and extensions openpyxl skips
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:
-        raise unreadable from exc
-    try:
-        if not workbook.worksheets:
-            raise unreadable
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        while True:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    cells = next(rows)
-            except StopIteration:
-                return
-            except Exception as exc:
-                raise unreadable from exc
-            yield cells
-    finally:
-        workbook.close()
-
-
-def _numbered_xlsx_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
-    # openpyxl yields an empty row for each row missing from the sheet, so counting keeps
-    # the spreadsheet's own row numbers.
-    yield from enumerate(_xlsx_rows(data), start=1)
-
-
-def _file_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
-    """(spreadsheet row number, cells) for each row of the file's first sheet."""
-    if not data.strip():
-        raise _file_error(_("The file is empty."))
-    if data.startswith(_ZIP_SIGNATURE):
-        return _numbered_xlsx_rows(data)
-    if data.startswith(_OLE_SIGNATURE):
-        raise _file_error(_("Old .xls workbooks and protected workbooks cannot be read; save the file as XLSX or CSV."))
-    return _csv_rows(data)
 
 
 def _is_blank(cells: Sequence[Any]) -> bool:
@@ -695,7 +576,7 @@ def read_order_file(
     data, sha256 = _read_upload(upload)
     zone = ZoneInfo(settings.TIME_ZONE)
     lengths = {name: getattr(FlaggedOrder._meta.get_field(name), "max_length", None) or 0 for name in ORDER_FIELDS}
-    with closing(_file_rows(data)) as numbered_rows:
+    with closing(spreadsheet_rows(data)) as numbered_rows:
         header_cells = next((cells for _number, cells in numbered_rows if not _is_blank(cells)), None)
         if header_cells is None:
             raise _file_error(_("The file is empty."))
