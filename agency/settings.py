@@ -371,6 +371,7 @@ SPECTACULAR_SETTINGS = {
         "PlatformEnum": "agency.organisations.models.Platform",
         # The system's reasons: history (reason_code) and deadlines (closing_reason_code) share one enum.
         "ReasonCodeEnum": "cases.reasons.ReasonCode",
+        "EvidenceBatchStatusEnum": "evidence.models.BatchStatus",
     },
 }
 
@@ -415,6 +416,21 @@ EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
 # The largest evidence file accepted, in bytes (default 20 MB); larger uploads are refused
 # while they stream in, before they fill a disk.
 EVIDENCE_MAX_UPLOAD_BYTES = int(os.environ.get("EVIDENCE_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+# Bulk uploads (evidence.batches): the largest archive accepted (default 2 GB), and the limits
+# read from its directory before anything is unpacked: files in it (ZIPs inside included),
+# bytes it unpacks to (default 8 GB), and how many times its packed size one file may unpack
+# to (default 100; photos, PDFs and chat exports compress far less, a "ZIP bomb" far more).
+EVIDENCE_BULK_MAX_ARCHIVE_BYTES = int(os.environ.get("EVIDENCE_BULK_MAX_ARCHIVE_BYTES", str(2 * 1024**3)))
+EVIDENCE_BULK_MAX_ENTRIES = int(os.environ.get("EVIDENCE_BULK_MAX_ENTRIES", "5000"))
+EVIDENCE_BULK_MAX_UNPACKED_BYTES = int(os.environ.get("EVIDENCE_BULK_MAX_UNPACKED_BYTES", str(8 * 1024**3)))
+EVIDENCE_BULK_MAX_COMPRESSION_RATIO = int(os.environ.get("EVIDENCE_BULK_MAX_COMPRESSION_RATIO", "100"))
+# Archives up to this size (default 20 MB) are read, and stored, within the request; larger
+# ones by a Celery task, the request answering 202 with the batch to follow.
+EVIDENCE_BULK_INLINE_MAX_BYTES = int(os.environ.get("EVIDENCE_BULK_INLINE_MAX_BYTES", str(20 * 1024 * 1024)))
+# How long a worker holds a batch without reporting progress before another takes it over.
+EVIDENCE_BATCH_LEASE_SECONDS = int(os.environ.get("EVIDENCE_BATCH_LEASE_SECONDS", "120"))
+# How long a read batch waits for its commit before it expires and its archive is deleted.
+EVIDENCE_BATCH_KEEP_HOURS = int(os.environ.get("EVIDENCE_BATCH_KEEP_HOURS", "72"))
 
 # --- Flagged-order imports (casework.importing) ----------------------------------------------
 # An XLSX workbook is a ZIP archive. Before openpyxl reads one, the sizes in its central
@@ -465,6 +481,9 @@ CELERY_BEAT_SCHEDULE = {
     # Events are also dispatched as they commit; this run catches any whose task was lost.
     "webhook-dispatch": {"task": "integrations.dispatch_webhooks", "schedule": 10.0},
     "idempotency-purge": {"task": "integrations.purge_idempotency_records", "schedule": 3600.0},
+    # Bulk evidence: a batch whose worker died is handed to another; unused previews expire.
+    "evidence-batches-resume": {"task": "evidence.batches_resume", "schedule": 60.0},
+    "evidence-batches-expire": {"task": "evidence.batches_expire", "schedule": 3600.0},
 }
 
 # --- Webhooks ---------------------------------------------------------------------------

@@ -78,6 +78,7 @@ CLIENT_VISIBLE_KINDS = frozenset(
         EventKind.FLAGGED_ORDERS_IMPORTED,
         EventKind.ASSIGNED,
         EventKind.EVIDENCE_UPLOADED,
+        EventKind.EVIDENCE_BATCH_UPLOADED,
         EventKind.EVIDENCE_REVIEWED,
         EventKind.EVIDENCE_REQUESTED,
         EventKind.EVIDENCE_REQUEST_FULFILLED,

@@ -422,6 +422,7 @@ class EventKind(models.TextChoices):
     ORDER_EXCLUDED = "order_excluded", _("Order excluded from the appeal")
     ORDER_INCLUDED = "order_included", _("Order included in the appeal again")
     EVIDENCE_UPLOADED = "evidence_uploaded", _("Evidence uploaded")
+    EVIDENCE_BATCH_UPLOADED = "evidence_batch_uploaded", _("Evidence uploaded in a batch")
     EVIDENCE_REVIEWED = "evidence_reviewed", _("Evidence reviewed")
     EVIDENCE_REMOVED = "evidence_removed", _("Evidence removed")
     EVIDENCE_SUPERSEDED = "evidence_superseded", _("Evidence superseded")

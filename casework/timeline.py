@@ -7,6 +7,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from billing.models import FeeModel
 from cases.kinds import EvidenceKind
@@ -47,6 +48,7 @@ def _state_sentence(event: CaseEvent) -> str:
 
 EVIDENCE_KINDS = (
     EventKind.EVIDENCE_UPLOADED,
+    EventKind.EVIDENCE_BATCH_UPLOADED,
     EventKind.EVIDENCE_REVIEWED,
     EventKind.EVIDENCE_REQUESTED,
     EventKind.EVIDENCE_REQUEST_FULFILLED,
@@ -63,6 +65,13 @@ def _evidence_sentence(event: CaseEvent) -> str:
     new = event.new_value or {}
     if event.kind == EventKind.EVIDENCE_UPLOADED:
         return _("Evidence received: %(kind)s.") % {"kind": _kind_label(new)}
+    if event.kind == EventKind.EVIDENCE_BATCH_UPLOADED:
+        stored = int(new.get("stored") or 0)
+        return ngettext(
+            "Evidence received: %(count)d file from “%(archive)s”.",
+            "Evidence received: %(count)d files from “%(archive)s”.",
+            stored,
+        ) % {"count": stored, "archive": new.get("archive_name", "")}
     if event.kind == EventKind.EVIDENCE_REVIEWED:
         if new.get("review_state") == "accepted":
             return _("Evidence accepted: %(kind)s.") % {"kind": _kind_label(new)}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from cases.admin import ReadOnlyAdmin
-from evidence.models import EvidenceItem, EvidenceRequest, EvidenceRequestItem
+from evidence import keywords
+from evidence.models import EvidenceBatch, EvidenceItem, EvidenceRequest, EvidenceRequestItem, KindKeywords
 
 
 @admin.register(EvidenceItem)
@@ -39,3 +44,42 @@ class EvidenceRequestAdmin(ReadOnlyAdmin):
 class EvidenceRequestItemAdmin(ReadOnlyAdmin):
     list_display = ("id", "request", "order", "kind", "fulfilled_by")
     list_select_related = ("request", "order")
+
+
+@admin.register(EvidenceBatch)
+class EvidenceBatchAdmin(ReadOnlyAdmin):
+    list_display = ("id", "case", "status", "archive_name", "stored_count", "source", "created_at", "committed_at")
+    list_filter = ("status", "source")
+    search_fields = ("case__reference", "archive_name", "archive_sha256")
+    list_select_related = ("case",)
+    exclude = ("archive", "preview")
+
+
+class KindKeywordsForm(forms.ModelForm):
+    def clean_keywords(self) -> Any:
+        words = self.cleaned_data["keywords"]
+        if not isinstance(words, list):
+            raise forms.ValidationError("Give a list of words.")
+        problems = keywords.keyword_problems(self.instance.kind, words)
+        if problems:
+            raise forms.ValidationError(problems)
+        return [word.strip() for word in words]
+
+
+@admin.register(KindKeywords)
+class KindKeywordsAdmin(admin.ModelAdmin):
+    """The words that name each evidence kind in bulk uploads: reference data administrators keep, as the API does."""
+
+    form = KindKeywordsForm
+    list_display = ("kind", "keywords", "updated_at", "updated_by")
+    readonly_fields = ("kind", "updated_at", "updated_by")
+    fields = ("kind", "keywords", "updated_at", "updated_by")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: KindKeywords, form: Any, change: bool) -> None:
+        keywords.kind_keywords_update(kind=obj.kind, actor=request.user, words=obj.keywords)  # type: ignore[arg-type]

@@ -55,6 +55,8 @@ class EvidenceItem(models.Model):
     request = models.ForeignKey(
         "EvidenceRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="uploads"
     )
+    # The archive this item came in with (evidence.batches), if it was not a single upload.
+    batch = models.ForeignKey("EvidenceBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="items")
 
     review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.PENDING)
     review_reason = models.TextField(blank=True)
@@ -161,3 +163,111 @@ class EvidenceRequestItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.order_id or 'the case'}"
+
+
+class BatchStatus(models.TextChoices):
+    RECEIVED = "received", _("Received, waiting to be read")
+    PREVIEWING = "previewing", _("Being read")
+    PREVIEWED = "previewed", _("Read, waiting for commit")
+    COMMITTING = "committing", _("Storing the files")
+    COMMITTED = "committed", _("Stored")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Could not be read")
+    EXPIRED = "expired", _("Expired without a commit")
+
+
+# A batch in one of these states still has work for a worker to do (evidence.batches).
+BATCH_WORKING_STATES = (BatchStatus.RECEIVED, BatchStatus.PREVIEWING, BatchStatus.COMMITTING)
+# A batch in one of these states is over: its archive is gone or its files are evidence items.
+BATCH_FINAL_STATES = (BatchStatus.COMMITTED, BatchStatus.CANCELLED, BatchStatus.FAILED, BatchStatus.EXPIRED)
+
+
+class EvidenceBatch(models.Model):
+    """One archive (or several files sent together) of evidence for many orders of a case.
+
+    The archive is kept in evidence storage until the batch is committed, cancelled or
+    expires. ``preview`` holds what reading it found: for each file the order and kind it
+    goes to or why not, totals, and per order the required kinds the batch completes.
+    Committing stores every matched file as an evidence item pending review, in one
+    transaction with one history row. Large archives are read and stored by a Celery task
+    (``evidence.tasks``) that holds a lease while it works, so that a task whose worker
+    died is taken over by the next sweep and resumes.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence_batches")
+    source = models.CharField(max_length=16, choices=UploadSource.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.RECEIVED)
+    # The archive as received; blank once the batch is over.
+    archive = models.FileField(storage=evidence_storage, upload_to=random_name, max_length=255, blank=True)
+    archive_name = models.CharField(max_length=255)
+    archive_size = models.PositiveBigIntegerField()
+    archive_sha256 = models.CharField(max_length=64)
+    # Where the batch's files are stored before they become items (a random folder in storage).
+    storage_token = models.CharField(max_length=32, unique=True)
+    commit_requested = models.BooleanField(default=False)
+    mapping = models.JSONField(default=dict, blank=True)
+    request = models.ForeignKey(
+        EvidenceRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="batches"
+    )
+    note = models.TextField(blank=True)
+    preview = models.JSONField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    error = models.JSONField(null=True, blank=True)
+    # A worker holds the batch until lease_until; past it, the sweep hands the batch to another.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    stored_count = models.PositiveIntegerField(default=0)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "lease_until"]), models.Index(fields=["case", "status"])]
+        constraints = [
+            # The same archive is stored once per case, however often or concurrently it is committed.
+            models.UniqueConstraint(
+                fields=["case", "archive_sha256"],
+                condition=models.Q(status="committed"),
+                name="batch_archive_committed_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} ({self.archive_name}) on {self.case_id}"
+
+    @property
+    def is_over(self) -> bool:
+        return self.status in BATCH_FINAL_STATES
+
+
+class KindKeywords(models.Model):
+    """The words that name one evidence kind in folder and file names of a bulk upload.
+
+    Editable data, like the rule profiles: administrators add the words their clients
+    use. Matching is case-insensitive; where one keyword lies inside a longer one that
+    matched (``delivery`` in ``signed_delivery``), only the longer counts.
+    """
+
+    kind = models.CharField(max_length=32, choices=EvidenceKind.choices, unique=True)
+    keywords = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name_plural = "kind keywords"
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {', '.join(self.keywords)}"

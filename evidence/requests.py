@@ -172,6 +172,14 @@ def request_items_fulfil(*, item: EvidenceItem, actor: User) -> list[int]:
     return completed
 
 
+def request_items_fulfil_many(*, case: Case, items: list[EvidenceItem], actor: User) -> list[int]:
+    """The same for the items of one bulk upload (evidence.batches), in one pass over the open requests."""
+    completed = _fulfil(case=case, actor=actor, uploads=items)
+    if any(item.kind == EvidenceKind.CHAT_LOG for item in items):
+        evidence_deadlines.chat_evidence_sync(case, actor=actor)
+    return completed
+
+
 def request_items_reopen(*, item: EvidenceItem, actor: User) -> list[int]:
     """A rejected or removed upload no longer fulfils anything: its requests open again."""
     request_items = list(EvidenceRequestItem.objects.select_for_update().filter(fulfilled_by=item))

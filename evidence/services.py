@@ -63,7 +63,8 @@ def _visible_item(actor: User, item_id: int) -> EvidenceItem:
     return EvidenceItem.objects.select_for_update(of=("self",)).select_related("case").get(pk=item_id)
 
 
-def _require_open(case: Case) -> None:
+def require_case_open(case: Case) -> None:
+    """Evidence changes only while the case is open (409 otherwise)."""
     if not case.is_open:
         raise InvalidState(
             _("Evidence cannot change while the case is “%(state)s”.") % {"state": CaseState(case.state).label},
@@ -157,7 +158,7 @@ def evidence_upload(
     """
     # Superseding locks the old item: take the case's row first, as submit_appeal does.
     case = _visible_case(actor, case_id, lock=supersedes_id is not None)
-    _require_open(case)
+    require_case_open(case)
 
     errors: dict[str, list[str]] = {}
     if kind not in EvidenceKind.values:
@@ -266,7 +267,7 @@ def evidence_review(*, item_id: int, actor: User, decision: str, reason: str = "
     item = _visible_item(actor, item_id)
     if actor.role not in EVIDENCE_REVIEWER_ROLES:
         raise NotAllowed(_("Only evidence reviewers, case managers, supervisors and administrators review evidence."))
-    _require_open(item.case)
+    require_case_open(item.case)
     _require_active(item)
     if item.is_locked:
         raise InvalidState(
@@ -315,7 +316,7 @@ def evidence_remove(*, item_id: int, actor: User, reason: str) -> EvidenceItem:
     item = _visible_item(actor, item_id)
     if not _may_change(actor, item):
         raise NotAllowed(_("You may not remove this evidence item."))
-    _require_open(item.case)
+    require_case_open(item.case)
     _require_active(item)
     if item.is_locked:
         raise InvalidState(

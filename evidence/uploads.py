@@ -217,20 +217,28 @@ def detect_file_type(file: IO[bytes], name: str) -> tuple[FileType, str]:
     )
 
 
-def _check_extension(file_type: FileType, name: str) -> None:
+def file_extension_problem(file_type: FileType, name: str) -> str | None:
+    """Why the name's extension does not fit what the bytes are, or None."""
     extension = os.path.splitext(name)[1].lower()
     if extension in file_type.extensions:
-        return
+        return None
     expected = ", ".join(file_type.extensions)
     if not extension:
-        raise _refuse(
-            _("The file name has no extension; for %(what)s it must end in %(extensions)s.")
-            % {"what": file_type.label, "extensions": expected}
-        )
-    raise _refuse(
-        _("The file's content is %(what)s, but its name ends in %(extension)s; it should end in %(extensions)s.")
-        % {"what": file_type.label, "extension": extension, "extensions": expected}
-    )
+        return _("The file name has no extension; for %(what)s it must end in %(extensions)s.") % {
+            "what": file_type.label,
+            "extensions": expected,
+        }
+    return _("The file's content is %(what)s, but its name ends in %(extension)s; it should end in %(extensions)s.") % {
+        "what": file_type.label,
+        "extension": extension,
+        "extensions": expected,
+    }
+
+
+def _check_extension(file_type: FileType, name: str) -> None:
+    problem = file_extension_problem(file_type, name)
+    if problem:
+        raise _refuse(problem)
 
 
 # --- Hashing and the whole inspection ----------------------------------------------------
@@ -348,6 +356,10 @@ class EvidenceUploadHandler(FileUploadHandler):
         declared = self.content_length
         if declared is not None and declared > self.max_bytes:
             raise file_too_large(self.max_bytes)
+        self._start_file()
+
+    def _start_file(self) -> None:
+        """A new temporary file for the file now arriving, counted and hashed from its first byte."""
         self._size = 0
         self._sha256 = hashlib.sha256()
         self.file = HashedTemporaryUploadedFile(
@@ -448,11 +460,7 @@ class EvidenceFilesUploadHandler(EvidenceUploadHandler):
 
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
         FileUploadHandler.new_file(self, field_name, file_name, *args, **kwargs)
-        self._size = 0
-        self._sha256 = hashlib.sha256()
-        self.file = HashedTemporaryUploadedFile(
-            self.file_name or "", self.content_type, 0, self.charset, self.content_type_extra
-        )
+        self._start_file()
         declared = self.content_length
         if declared is not None and declared > self.max_bytes:
             self._skip()
@@ -485,5 +493,40 @@ class EvidenceFilesUploadHandler(EvidenceUploadHandler):
 def install_files_upload_handler(request: HttpRequest) -> EvidenceFilesUploadHandler:
     """Make this request stream each of its files through ``EvidenceFilesUploadHandler``."""
     handler = EvidenceFilesUploadHandler(request)
+    request.upload_handlers = [handler]
+    return handler
+
+
+# --- A bulk upload: one archive, or several files (evidence.batches) ------------------------------
+
+
+class BulkUploadHandler(EvidenceUploadHandler):
+    """Streams a bulk upload's archive, or each of its files, to hashed temporary files.
+
+    The limit is ``EVIDENCE_BULK_MAX_ARCHIVE_BYTES`` for everything the request carries
+    together; past it the request is refused (400 on field ``file``) before the rest is
+    read, and the partial file is deleted. Each file's own limit is checked later, file by
+    file, when the batch is read.
+    """
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request, max_bytes=settings.EVIDENCE_BULK_MAX_ARCHIVE_BYTES)
+        self._total = 0
+
+    def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
+        FileUploadHandler.new_file(self, field_name, file_name, *args, **kwargs)
+        self._start_file()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self._total += len(raw_data)
+        if self._total > self.max_bytes:
+            self._discard()
+            raise file_too_large(self.max_bytes)
+        return super().receive_data_chunk(raw_data, start)
+
+
+def install_bulk_upload_handler(request: HttpRequest) -> BulkUploadHandler:
+    """Make this request stream its archive or files through ``BulkUploadHandler`` (before the body is read)."""
+    handler = BulkUploadHandler(request)
     request.upload_handlers = [handler]
     return handler

@@ -48,6 +48,7 @@ class EventType(models.TextChoices):
     CASE_ASSIGNED = "case.assigned", _("Case assigned")
     ORDERS_IMPORTED = "case.flagged_orders_imported", _("Flagged orders imported")
     EVIDENCE_UPLOADED = "evidence.uploaded", _("Evidence uploaded")
+    EVIDENCE_BATCH_UPLOADED = "evidence.batch_uploaded", _("Evidence uploaded in a batch")
     EVIDENCE_REVIEWED = "evidence.reviewed", _("Evidence reviewed")
     EVIDENCE_REQUESTED = "evidence.requested", _("Evidence requested")
     APPEAL_SUBMITTED = "appeal.submitted", _("Appeal submitted")

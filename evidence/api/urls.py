@@ -5,6 +5,13 @@ from django.urls import URLPattern, URLResolver, include, path
 
 import agency.api.converters  # noqa: F401  (registers <id:...>)
 from agency.api.routers import api_router
+from evidence.api.batches import (
+    CaseBatchesViewSet,
+    EvidenceBatchViewSet,
+    KindKeywordsViewSet,
+    PortalCaseBatchesViewSet,
+    PortalEvidenceBatchViewSet,
+)
 from evidence.api.dossier import CaseDossierView
 from evidence.api.portal import (
     PortalCaseEvidenceRequestsView,
@@ -18,12 +25,19 @@ from evidence.api.staff import CaseEvidenceViewSet, EvidenceViewSet
 router = api_router()
 router.register(r"cases/(?P<id>[0-9]{1,18})/evidence", CaseEvidenceViewSet, basename="case-evidence")
 router.register("evidence", EvidenceViewSet, basename="evidence")
+router.register(r"cases/(?P<id>[0-9]{1,18})/evidence/bulk", CaseBatchesViewSet, basename="case-evidence-bulk")
+router.register("evidence-batches", EvidenceBatchViewSet, basename="evidence-batch")
+router.register("evidence-kind-keywords", KindKeywordsViewSet, basename="evidence-kind-keywords")
 
 portal_router = api_router()
 portal_router.register(
     r"cases/(?P<id>[0-9]{1,18})/evidence", PortalCaseEvidenceViewSet, basename="portal-case-evidence"
 )
 portal_router.register("evidence", PortalEvidenceViewSet, basename="portal-evidence")
+portal_router.register(
+    r"cases/(?P<id>[0-9]{1,18})/evidence/bulk", PortalCaseBatchesViewSet, basename="portal-case-evidence-bulk"
+)
+portal_router.register("evidence-batches", PortalEvidenceBatchViewSet, basename="portal-evidence-batch")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path(

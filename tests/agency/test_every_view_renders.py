@@ -42,6 +42,7 @@ def concrete(case_in: Callable[..., Case], alice: User, supervisor: User) -> Cal
         "date": "2026-10-01",
         "year": 2026,
         "prefix": "nokey",
+        "kind": "chat_log",  # the words that name an evidence kind in bulk uploads
     }
 
     def fill(path: str) -> str:

@@ -91,6 +91,14 @@ SENTENCES = [
         "The platform's decision on each flagged order has been recorded.",
     ),
     (
+        event(EventKind.EVIDENCE_BATCH_UPLOADED, {"batch": 4, "stored": 800, "archive_name": "warehouse.zip"}),
+        "Evidence received: 800 files from “warehouse.zip”.",
+    ),
+    (
+        event(EventKind.EVIDENCE_BATCH_UPLOADED, {"batch": 4, "stored": 1, "archive_name": "一个.zip"}),
+        "Evidence received: 1 file from “一个.zip”.",
+    ),
+    (
         event(EventKind.RECOVERY_PLAN_CREATED, {"plan": 1}),
         "We have drawn up a plan to help your shop recover its reputation.",
     ),
