@@ -4,6 +4,7 @@ from django.urls import path
 
 from web import home
 from web.accounts import views as accounts
+from web.portal import batches as bulk
 from web.portal import notifications
 from web.portal import views as portal
 
@@ -26,6 +27,10 @@ urlpatterns = [
     path("portal/", portal.case_list, name="portal-cases"),
     path("portal/cases/<id:case_id>/", portal.case_detail, name="portal-case"),
     path("portal/cases/<id:case_id>/uploads/", portal.evidence_upload, name="portal-upload"),
+    path("portal/cases/<id:case_id>/bulk/", bulk.bulk_upload, name="portal-bulk-upload"),
+    path("portal/cases/<id:case_id>/bulk/<id:batch_id>/", bulk.bulk_detail, name="portal-bulk"),
+    path("portal/cases/<id:case_id>/bulk/<id:batch_id>/commit/", bulk.bulk_commit, name="portal-bulk-commit"),
+    path("portal/cases/<id:case_id>/bulk/<id:batch_id>/cancel/", bulk.bulk_cancel, name="portal-bulk-cancel"),
     path(
         "portal/cases/<id:case_id>/quotes/<id:quote_id>/<str:decision>/",
         portal.quote_decide,
