@@ -8,11 +8,13 @@ For each database (SQLite always, then PostgreSQL as well when DATABASE_URL is s
    requests per second of the portal case detail and of the trivial ping endpoint.
 3. bench.dossier adds a 200-order case with 800 files of 1 MB and times its dossier from a
    single-worker gunicorn, with that worker's peak memory growth.
-4. bench.sweep adds 1,000 and then 100,000 open deadlines and times one deadline sweep
+4. bench.bulk_evidence adds a 200-order case and times the preview and the commit of an
+   archive of 800 files of 100 KB, with the peak memory growth of the process doing it.
+5. bench.sweep adds 1,000 and then 100,000 open deadlines and times one deadline sweep
    with 100 of them due.
-5. bench.webhooks adds 1,000 outbox events over 100 cases and times one process running
+6. bench.webhooks adds 1,000 outbox events over 100 cases and times one process running
    the webhook dispatcher (what one worker does) until all are delivered to a local receiver.
-6. bench.reports adds 100,000 cases with 2,000,000 flagged orders (and their state spans,
+7. bench.reports adds 100,000 cases with 2,000,000 flagged orders (and their state spans,
    outcomes, deadlines and fee quotes) and times each report endpoint in-process, with its
    query count. It runs last: the other steps measure smaller databases.
 
@@ -37,6 +39,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from bench.bulk_evidence import measure_bulk_evidence
 from bench.dossier import measure_dossier
 from bench.load import run_load
 from bench.reports import measure_reports
@@ -162,6 +165,11 @@ def measure(label: str, env: dict[str, str], work: Path) -> None:
     for name, value, unit in dossier.figures:
         emit(name, value, unit)
 
+    bulk = measure_bulk_evidence(env, work)
+    for text in bulk.notes:
+        note(text)
+    for name, value, unit in bulk.figures:
+        emit(name, value, unit)
     sweep = measure_sweep(env, work)
     for text in sweep.notes:
         note(text)
