@@ -91,7 +91,7 @@ def _xlsx_rows(data: bytes) -> Generator[tuple[int, Sequence[Any]], None, None]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         raise unreadable from exc
     _check_xlsx_archive(members)
 

@@ -23,6 +23,7 @@ a time into a temporary file (``entry_extract``), so memory does not grow with t
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
 import stat
 import struct
@@ -51,8 +52,14 @@ _ENCRYPTED = 0x1
 _UTF8_NAME = 0x800
 _UNICODE_PATH_FIELD = 0x7075
 IGNORED_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini", "ehthumbs.db"})
-# A member this small cannot hold a bomb whatever its ratio (a text file of blanks compresses 1000:1).
+# A member this small cannot hold a bomb whatever its ratio (a text file of blanks compresses 1000:1);
+# the archive as a whole is held to the ratio as well, so many such members cannot add up to one.
 RATIO_FLOOR_BYTES = 1024 * 1024
+# What a damaged member raises while it is unpacked (lzma's error is not an OSError).
+_DAMAGED = (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, zlib.error, lzma.LZMAError)
+# The largest central directory read: this many bytes per allowed entry (a header is 46 bytes
+# and a name at most 255 characters, with room for extra fields), checked before zipfile reads it.
+DIRECTORY_BYTES_PER_ENTRY = 1024
 _CHUNK = 64 * 1024
 
 
@@ -168,7 +175,7 @@ def decoded_name(info: zipfile.ZipInfo) -> str:
     return info.orig_filename
 
 
-def _clean_path(name: str) -> tuple[str, str | None]:
+def clean_path(name: str) -> tuple[str, str | None]:
     """The path with ``/`` separators, NFC-normalised (macOS writes decomposed names), and any problem."""
     path = unicodedata.normalize("NFC", name.replace("\\", "/"))
     if "\x00" in path:
@@ -224,9 +231,40 @@ def _check_directory(infos: list[zipfile.ZipInfo], *, label: str) -> None:
                 },
                 entry=decoded_name(info),
             )
+    packed = sum(info.compress_size for info in files)
+    if total > RATIO_FLOOR_BYTES and total > max_ratio * max(packed, 1):
+        raise archive_error(
+            _("%(archive)s is refused: it would unpack to %(ratio)d times its size (a “ZIP bomb”).")
+            % {"archive": label, "ratio": total // max(packed, 1)}
+        )
+
+
+def _check_end_record(file: IO[bytes], *, label: str) -> None:
+    """Refuse a directory too large to read before zipfile reads it (it makes an object per entry).
+
+    The end record gives the number of entries and the directory's size: an archive of a
+    few megabytes can declare millions of empty entries.
+    """
+    max_entries = settings.EVIDENCE_BULK_MAX_ENTRIES
+    try:
+        end = zipfile._EndRecData(file)  # type: ignore[attr-defined]  # the record zipfile itself reads first
+    except OSError:
+        end = None
+    finally:
+        file.seek(0)
+    if not end:
+        return  # not a ZIP at all: ZipFile says so in words below
+    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+    # Folders are entries too; allow as many of them as files.
+    if entries > 2 * max_entries or size > 2 * max_entries * DIRECTORY_BYTES_PER_ENTRY:
+        raise archive_error(
+            _("%(archive)s holds %(count)d entries; at most %(max)d files are read from one upload. Split it.")
+            % {"archive": label, "count": entries, "max": max_entries}
+        )
 
 
 def _open_zip(file: IO[bytes], *, label: str) -> zipfile.ZipFile:
+    _check_end_record(file, label=label)
     try:
         return zipfile.ZipFile(file)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
@@ -280,7 +318,7 @@ def _looks_like_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     try:
         with archive.open(info) as member:
             return member.read(4) in ZIP_SIGNATURES
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, zlib.error):
+    except _DAMAGED:
         return False
 
 
@@ -301,7 +339,7 @@ def archive_entries(file: IO[bytes], *, label: str = "") -> ArchiveListing:
         for position, info in enumerate(infos):
             if info.is_dir():
                 continue
-            path, path_problem = _clean_path(decoded_name(info))
+            path, path_problem = clean_path(decoded_name(info))
             if not path_problem and _is_ignored(path):
                 listing.ignored.append(path)
                 continue
@@ -334,15 +372,19 @@ def archive_entries(file: IO[bytes], *, label: str = "") -> ArchiveListing:
     return listing
 
 
-def archive_checked(file: IO[bytes], *, label: str = "") -> None:
-    """Only the outer directory's limits, for an archive too large to list within a request.
+def archive_checked(file: IO[bytes], *, label: str = "") -> int:
+    """Check only the outer directory's limits; the bytes its files declare they unpack to.
 
-    Opening the ZIPs inside it is left to the worker that reads it (``archive_entries``).
+    Whether an archive is read within the request goes by this (and its own size), so a
+    small archive that unpacks to gigabytes is left to a worker. Opening the ZIPs inside it
+    is left to whoever reads it (``archive_entries``).
     """
     label = label or _("The archive")
     with _open_zip(file, label=label) as archive:
-        _check_directory(archive.infolist(), label=label)
+        infos = archive.infolist()
+        _check_directory(infos, label=label)
     file.seek(0)
+    return sum(info.file_size for info in infos if not info.is_dir())
 
 
 def _nested_entries(
@@ -356,6 +398,7 @@ def _nested_entries(
     with tempfile.TemporaryFile(dir=_temp_dir()) as spooled:
         _copy_member(archive, outer, spooled)
         nested_label = _("“%(name)s” inside the archive") % {"name": folder}
+        _check_end_record(spooled, label=nested_label)
         try:
             inner = zipfile.ZipFile(spooled)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
@@ -366,7 +409,7 @@ def _nested_entries(
             for position, info in enumerate(infos):
                 if info.is_dir():
                     continue
-                name, path_problem = _clean_path(decoded_name(info))
+                name, path_problem = clean_path(decoded_name(info))
                 path = f"{folder}/{name}"
                 if not path_problem and _is_ignored(name):
                     listing.ignored.append(path)
@@ -408,7 +451,7 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: IO[byt
                     raise EntryUnreadable(_("The entry unpacks to more than it declares."))
                 digest.update(chunk)
                 target.write(chunk)
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, zlib.error) as exc:
+    except _DAMAGED as exc:
         raise EntryUnreadable(_("The entry is damaged and cannot be unpacked.")) from exc
     target.flush()
     target.seek(0)
@@ -440,7 +483,7 @@ class ArchiveReader:
             return self._outer
         nested = self._nested.get(entry.nested_in)
         if nested is None:
-            spooled = self._stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - closed with the reader
+            spooled = self._stack.enter_context(tempfile.TemporaryFile(dir=_temp_dir()))  # noqa: SIM115
             _copy_member(self._outer, self._outer.infolist()[entry.nested_in], spooled)
             nested = self._stack.enter_context(zipfile.ZipFile(spooled))
             self._nested[entry.nested_in] = nested

@@ -36,6 +36,7 @@ import datetime as dt
 import hashlib
 import shutil
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -71,8 +72,9 @@ from evidence.storage import evidence_storage
 from evidence.uploads import detect_file_type, file_extension_problem, file_name_problem
 from workflows.deadlines import lock_cases
 
-# Write progress (and extend the lease) after this many files.
+# Write progress (and renew the lease) after this many files, and at least this often.
 PROGRESS_EVERY = 20
+RENEW_SECONDS = 10
 # A batch whose worker failed (died, or met an error it did not expect) this many times is given up.
 MAX_ATTEMPTS = 5
 
@@ -120,8 +122,10 @@ def batch_get(*, actor: User, batch_id: int) -> EvidenceBatch:
     return batch
 
 
-def is_inline(size: int) -> bool:
-    return size <= settings.EVIDENCE_BULK_INLINE_MAX_BYTES
+def is_inline(size: int, unpacked: int) -> bool:
+    """Whether an archive is read (and stored) within the request: small, and unpacking to little."""
+    limit = settings.EVIDENCE_BULK_INLINE_MAX_BYTES
+    return size <= limit and unpacked <= limit
 
 
 # --- Receiving ----------------------------------------------------------------------------------------
@@ -197,9 +201,9 @@ def batch_create(
 
     400 when neither or both of ``file`` and ``files`` are sent, when ``file`` is not a
     ZIP archive or breaks a limit (entries, unpacked size, compression ratio), or when
-    the mapping is malformed or names an order or kind that does not exist; nothing is
-    kept then. 409 when the case is closed, or (for a commit) when the same archive was
-    already stored on this case.
+    the mapping is malformed or names an order, kind or (for an archive read now) a file
+    that does not exist; nothing is kept then. 409 when the case is closed, or (for a
+    commit) when the same archive was already stored on this case.
     """
     case = case_for_actor(actor=actor, case_id=case_id)
     require_case_open(case)
@@ -212,18 +216,18 @@ def batch_create(
     vocabulary = matching.KindVocabulary.current()
     rules = matching.mapping_rules(mapping, index, vocabulary)
     with _received_archive(file, files) as archive:
-        inline = is_inline(archive.size)
+        unpacked = archives.archive_checked(archive.file, label=archive.name)
+        inline = is_inline(archive.size, unpacked)
         listing = None
         if inline:
             listing = archives.archive_entries(archive.file, label=archive.name)
             _check_mapping_paths(rules, {entry.path for entry in listing.entries})
-        else:
-            archives.archive_checked(archive.file, label=archive.name)
         if not dry_run:
             committed = _already_committed(case.pk, archive.sha256)
             if committed is not None:
                 raise _already_committed_error(committed)
         now = timezone.now()
+        hold = _Hold.new() if inline else None
         batch = EvidenceBatch(
             case=case,
             source=_source_of(actor),
@@ -233,13 +237,15 @@ def batch_create(
             archive_name=archive.name[: archives.MAX_NAME_LENGTH],
             archive_size=archive.size,
             archive_sha256=archive.sha256,
+            unpacked_size=unpacked,
             storage_token=uuid.uuid4().hex,
             commit_requested=not dry_run,
             committed_by=None if dry_run else actor,
             mapping=mapping or {},
             note=note,
             # Read within this request: the request holds the batch, as a worker would.
-            lease_until=now + _lease() if inline else None,
+            lease_until=now + _lease() if hold else None,
+            lease_token=hold.token if hold else "",
         )
         batch.archive.save("archive.zip", File(archive.file), save=False)
         try:
@@ -247,15 +253,19 @@ def batch_create(
         except BaseException:
             batch.archive.delete(save=False)
             raise
-        if not inline:
+        if hold is None:
             transaction.on_commit(lambda: _queue(batch.pk))
             return batch
         assert listing is not None
         archive.file.seek(0)
         try:
-            _work(batch, archive.file, listing=listing, raise_errors=True)
+            _work(batch, hold, archive.file, listing=listing, in_request=True)
+        except InvalidInput:
+            # Found unreadable while it was read (a damaged manifest, say): nothing is kept.
+            EvidenceBatch.objects.filter(pk=batch.pk, status=BatchStatus.FAILED).delete()
+            raise
         finally:
-            EvidenceBatch.objects.filter(pk=batch.pk).update(lease_until=None)
+            _release(batch, hold)
     batch.refresh_from_db()
     return batch
 
@@ -293,9 +303,11 @@ def _locked_batch(actor: User, batch_id: int) -> EvidenceBatch:
 def batch_commit(*, actor: User, batch_id: int, mapping: Any = None) -> EvidenceBatch:
     """Store a previewed batch's matched files, with the mapping's corrections if one is sent.
 
-    Committing a committed batch again changes nothing and answers with it. 409 while it
-    is being read or when it was cancelled, failed or expired; 400 for a mapping that names
-    a file not in the archive, or an order or kind that does not exist.
+    The batch turns ``committing`` under its row's lock, so a second commit (a double
+    click, a retry) finds it being stored and answers with it, as it does once it is
+    stored. 409 while it is being read or when it was cancelled, failed or expired; 400
+    for a mapping that names a file not in the archive, or an order or kind that does not
+    exist. A small batch is stored within this request; a large one by a worker.
     """
     with transaction.atomic():
         batch = _locked_batch(actor, batch_id)
@@ -318,13 +330,15 @@ def batch_commit(*, actor: User, batch_id: int, mapping: Any = None) -> Evidence
         committed = _already_committed(batch.case_id, batch.archive_sha256)
         if committed is not None:
             raise _already_committed_error(committed)
+        inline = is_inline(batch.archive_size, batch.unpacked_size)
+        hold = _Hold.new() if inline else None
         batch.commit_requested = True
         batch.committed_by = actor
         batch.error = None
-        inline = is_inline(batch.archive_size)
-        batch.status = BatchStatus.PREVIEWED if inline else BatchStatus.COMMITTING
+        batch.status = BatchStatus.COMMITTING
         batch.updated_at = timezone.now()
-        batch.lease_until = batch.updated_at + _lease() if inline else None
+        batch.lease_until = batch.updated_at + _lease() if hold else None
+        batch.lease_token = hold.token if hold else ""
         batch.save(
             update_fields=[
                 "mapping",
@@ -334,23 +348,28 @@ def batch_commit(*, actor: User, batch_id: int, mapping: Any = None) -> Evidence
                 "status",
                 "updated_at",
                 "lease_until",
+                "lease_token",
             ]
         )
-        if not inline:
+        if hold is None:
             transaction.on_commit(lambda: _queue(batch.pk))
             return batch
     try:
         with _local_archive(batch) as archive_file:
-            _work(batch, archive_file, raise_errors=True)
+            _work(batch, hold, archive_file, in_request=True)
     finally:
-        EvidenceBatch.objects.filter(pk=batch.pk).update(lease_until=None)
+        _release(batch, hold)
     batch.refresh_from_db()
     return batch
 
 
 @transaction.atomic
 def batch_cancel(*, actor: User, batch_id: int) -> EvidenceBatch:
-    """Give up a batch before it is committed: its archive is deleted and nothing is stored (409 after)."""
+    """Give up a batch before it is committed: its archive is deleted and nothing is stored (409 after).
+
+    A worker reading it notices at its next step (its guarded writes find the batch
+    cancelled) and stops; what it wrote after this is deleted by it then.
+    """
     batch = _locked_batch(actor, batch_id)
     if batch.status == BatchStatus.CANCELLED:
         return batch
@@ -365,7 +384,8 @@ def batch_cancel(*, actor: User, batch_id: int) -> EvidenceBatch:
     batch.cancelled_at = batch.updated_at = timezone.now()
     batch.cancelled_by = actor
     batch.lease_until = None
-    batch.save(update_fields=["status", "cancelled_at", "cancelled_by", "updated_at", "lease_until"])
+    batch.lease_token = ""
+    batch.save(update_fields=["status", "cancelled_at", "cancelled_by", "updated_at", "lease_until", "lease_token"])
     transaction.on_commit(lambda: _discard_files(batch))
     return batch
 
@@ -391,114 +411,168 @@ def _local_archive(batch: EvidenceBatch) -> Iterator[IO[bytes]]:
         yield copy
 
 
-def _claim(batch_id: int) -> bool:
-    """Take the batch for this worker until the lease runs out, if no live worker holds it."""
-    now = timezone.now()
-    claimed = (
-        EvidenceBatch.objects.filter(pk=batch_id, status__in=BATCH_WORKING_STATES)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + _lease(), attempts=F("attempts") + 1, updated_at=now)
-    )
-    return claimed == 1
-
-
 def _lease() -> dt.timedelta:
     return dt.timedelta(seconds=settings.EVIDENCE_BATCH_LEASE_SECONDS)
 
 
-class _Cancelled(Exception):
-    """The batch was cancelled while a worker read it."""
+class _Lost(Exception):
+    """The batch is no longer this worker's: cancelled, expired, or taken over after its lease ran out."""
 
 
-def _progress(batch: EvidenceBatch, done: int, total: int) -> None:
-    """Record progress and extend the lease; stop if the batch was cancelled meanwhile."""
+@dataclass
+class _Hold:
+    """This worker's (or request's) hold on a batch: every write it makes is guarded by the token.
+
+    A write finding the batch in another state or under another token changes nothing and
+    raises ``_Lost``: the holder stops without touching the batch's files, which belong to
+    whoever holds it now (or were deleted with its cancellation).
+    """
+
+    token: str
+    renewed_at: float
+
+    @classmethod
+    def new(cls) -> _Hold:
+        return cls(token=uuid.uuid4().hex, renewed_at=time.monotonic())
+
+    def update(self, batch: EvidenceBatch, expected: tuple[str, ...], **changes: Any) -> None:
+        now = timezone.now()
+        updated = EvidenceBatch.objects.filter(pk=batch.pk, status__in=expected, lease_token=self.token).update(
+            lease_until=now + _lease(), updated_at=now, **changes
+        )
+        if not updated:
+            raise _Lost()
+        self.renewed_at = time.monotonic()
+        batch.updated_at = now
+        for name, value in changes.items():
+            setattr(batch, name, value)
+
+
+def _claim(batch_id: int) -> _Hold | None:
+    """Take the batch for this worker until the lease runs out, if no live worker holds it."""
+    hold = _Hold.new()
     now = timezone.now()
-    updated = EvidenceBatch.objects.filter(pk=batch.pk, status__in=BATCH_WORKING_STATES).update(
-        progress_done=done, progress_total=total, lease_until=now + _lease(), updated_at=now
+    claimed = (
+        EvidenceBatch.objects.filter(pk=batch_id, status__in=BATCH_WORKING_STATES)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + _lease(), lease_token=hold.token, attempts=F("attempts") + 1, updated_at=now)
     )
-    if not updated:
-        raise _Cancelled()
-    batch.progress_done, batch.progress_total = done, total
+    return hold if claimed == 1 else None
+
+
+def _release(batch: EvidenceBatch, hold: _Hold) -> None:
+    EvidenceBatch.objects.filter(pk=batch.pk, lease_token=hold.token).update(lease_until=None, lease_token="")
+
+
+def _progress(batch: EvidenceBatch, hold: _Hold, done: int, total: int) -> None:
+    """Record progress and renew the lease, every few files and at least every few seconds."""
+    due = done % PROGRESS_EVERY == 0 or done == total or time.monotonic() - hold.renewed_at >= RENEW_SECONDS
+    if due:
+        hold.update(batch, (batch.status,), progress_done=done, progress_total=total)
 
 
 def batch_work(batch_id: int) -> None:
     """The Celery task's body: read the batch, and store it if a commit was asked for."""
-    if not _claim(batch_id):
+    hold = _claim(batch_id)
+    if hold is None:
         return
     batch = EvidenceBatch.objects.select_related("case").get(pk=batch_id)
     try:
         with _local_archive(batch) as archive_file:
-            _work(batch, archive_file, raise_errors=False)
+            try:
+                hold.update(batch, BATCH_WORKING_STATES)  # the copy of a remote archive may take a while
+            except _Lost:
+                _on_lost(batch)
+                return
+            _work(batch, hold, archive_file, in_request=False)
     finally:
-        EvidenceBatch.objects.filter(pk=batch_id).update(lease_until=None)
+        _release(batch, hold)
 
 
 def _work(
     batch: EvidenceBatch,
+    hold: _Hold,
     archive_file: IO[bytes],
     *,
     listing: archives.ArchiveListing | None = None,
-    raise_errors: bool,
+    in_request: bool,
 ) -> None:
     """Read the batch if it has not been read, then commit it if that was asked for.
 
-    With ``raise_errors`` (work done inside a request) a domain error is raised for the
-    request to answer; otherwise (a worker) it is recorded on the batch for its readers.
+    Inside a request a domain error is raised for the request to answer; a worker records
+    it on the batch for its readers. Either way the batch's state says what is left to do.
     """
     try:
         if batch.status in (BatchStatus.RECEIVED, BatchStatus.PREVIEWING):
-            _set_status(batch, BatchStatus.PREVIEWING)
+            hold.update(batch, (BatchStatus.RECEIVED, BatchStatus.PREVIEWING), status=BatchStatus.PREVIEWING)
             if listing is None:
                 listing = archives.archive_entries(archive_file, label=batch.archive_name)
-            batch.preview = _preview(batch, archive_file, listing)
-            batch.status = BatchStatus.PREVIEWED
-            batch.updated_at = timezone.now()
-            if not EvidenceBatch.objects.filter(pk=batch.pk, status=BatchStatus.PREVIEWING).update(
-                preview=batch.preview, status=batch.status, updated_at=batch.updated_at
-            ):
-                raise _Cancelled()
-            unused = batch.preview["mapping_unused"]
+                hold.update(batch, (BatchStatus.PREVIEWING,))
+            preview = _preview(batch, hold, archive_file, listing)
+            unused = preview["mapping_unused"]
+            # Read and, when a commit was asked for with the upload, straight on to storing:
+            # one step, so a worker dying in between leaves nothing the sweep would not resume.
+            going_on = batch.commit_requested and not unused
+            hold.update(
+                batch,
+                (BatchStatus.PREVIEWING,),
+                preview=preview,
+                status=BatchStatus.COMMITTING if going_on else BatchStatus.PREVIEWED,
+            )
             if batch.commit_requested and unused:
-                message = _("The mapping names files that are not in the archive: %(paths)s.") % {
-                    "paths": ", ".join(unused)
-                }
-                raise InvalidState(message, details={"fields": {"mapping": [message]}})
-        if batch.commit_requested and batch.status in (BatchStatus.PREVIEWED, BatchStatus.COMMITTING):
-            _set_status(batch, BatchStatus.COMMITTING)
-            _commit(batch, archive_file)
-    except _Cancelled:
-        _discard_files(batch)
+                raise MappingNotInArchive(
+                    _("The mapping names files that are not in the archive: %(paths)s.") % {"paths": ", ".join(unused)},
+                    details={"fields": {"mapping": unused}},
+                )
+        if batch.status == BatchStatus.COMMITTING:
+            _commit(batch, hold, archive_file)
+    except _Lost:
+        _on_lost(batch)
     except InvalidInput as error:
-        # The archive itself cannot be read (found by a worker): the batch failed for good.
-        _record_error(batch, error, status=BatchStatus.FAILED)
-        _discard_files(batch)
-        if raise_errors:
+        # The archive itself cannot be read: the batch failed for good.
+        if _record_error(batch, hold, error, status=BatchStatus.FAILED):
+            _discard_files(batch)
+        if in_request:
             raise
     except DomainError as error:
         # The commit was refused (the case closed, the archive stored meanwhile): the preview stays.
-        _record_error(batch, error, status=BatchStatus.PREVIEWED)
-        if raise_errors:
+        _record_error(batch, hold, error, status=BatchStatus.PREVIEWED)
+        if in_request:
             raise
     except Exception:
-        # Anything else inside a request: a commit can be asked for again (the files written so
-        # far are kept and reused). A worker's batch stays as it is, for the retry or the sweep.
-        if raise_errors and batch.status == BatchStatus.COMMITTING:
-            _set_status(batch, BatchStatus.PREVIEWED)
+        # Anything else inside a request: the commit can be asked for again (the files written
+        # so far are kept and reused). A worker's batch stays as it is, for the retry or the sweep.
+        if in_request and batch.status == BatchStatus.COMMITTING:
+            with contextlib.suppress(_Lost):
+                hold.update(batch, (BatchStatus.COMMITTING,), status=BatchStatus.PREVIEWED)
         raise
 
 
-def _set_status(batch: EvidenceBatch, status: str) -> None:
-    batch.status = status
-    batch.updated_at = timezone.now()
-    EvidenceBatch.objects.filter(pk=batch.pk).update(status=status, updated_at=batch.updated_at)
+def _on_lost(batch: EvidenceBatch) -> None:
+    """The batch is not this holder's any more: if it is over, delete what was written after its clean-up."""
+    batch.refresh_from_db()
+    if batch.status in (BatchStatus.CANCELLED, BatchStatus.EXPIRED):
+        _discard_files(batch)
 
 
-def _record_error(batch: EvidenceBatch, error: DomainError, *, status: str) -> None:
-    batch.error = {"code": error.code, "message": str(error.message), "details": error.details}
-    EvidenceBatch.objects.filter(pk=batch.pk).exclude(status=BatchStatus.CANCELLED).update(
-        status=status, error=batch.error, updated_at=timezone.now()
-    )
-    batch.status = status
+class MappingNotInArchive(InvalidState):
+    code = "mapping_not_in_archive"
+    default_message = gettext_lazy("The mapping names files that are not in the archive.")
+
+
+def _record_error(batch: EvidenceBatch, hold: _Hold, error: DomainError, *, status: str) -> bool:
+    """Put the batch in ``status`` with the error, if this holder still holds it; whether it did."""
+    details = error.details if isinstance(error.details, dict) else {}
+    try:
+        hold.update(
+            batch,
+            (*BATCH_WORKING_STATES, BatchStatus.PREVIEWED),
+            status=status,
+            error={"code": error.code, "message": str(error.message), "details": details},
+        )
+    except _Lost:
+        return False
+    return True
 
 
 # --- Reading -----------------------------------------------------------------------------------------
@@ -562,7 +636,9 @@ def _manifest(
     return matching.manifest_read(entry, content), entry
 
 
-def _preview(batch: EvidenceBatch, archive_file: IO[bytes], listing: archives.ArchiveListing) -> dict[str, Any]:
+def _preview(
+    batch: EvidenceBatch, hold: _Hold, archive_file: IO[bytes], listing: archives.ArchiveListing
+) -> dict[str, Any]:
     files: list[dict[str, Any]] = []
     total = len(listing.entries)
     with archives.ArchiveReader(archive_file) as reader:
@@ -572,8 +648,7 @@ def _preview(batch: EvidenceBatch, archive_file: IO[bytes], listing: archives.Ar
                 files.append(_facts(entry, FileStatus.MANIFEST, _("The manifest: it says where the other files go.")))
             else:
                 files.append(_inspect(reader, entry))
-            if done % PROGRESS_EVERY == 0 or done == total:
-                _progress(batch, done, total)
+            _progress(batch, hold, done, total)
     preview: dict[str, Any] = {
         "inspected": files,
         "ignored": listing.ignored,
@@ -719,11 +794,12 @@ def _stored_name(batch: EvidenceBatch, row: dict[str, Any]) -> str:
     return f"batches/{batch.storage_token}/{row['index']:05d}"
 
 
-def _write_files(batch: EvidenceBatch, archive_file: IO[bytes], ready: list[dict[str, Any]]) -> None:
+def _write_files(batch: EvidenceBatch, hold: _Hold, archive_file: IO[bytes], ready: list[dict[str, Any]]) -> None:
     """Write each ready file to storage under the batch's folder; a file written before (a resumed job) is kept."""
     storage = evidence_storage()
     total = len(ready)
     entries = _entries_by_index(archive_file, batch, {row["index"] for row in ready})
+    hold.update(batch, (BatchStatus.COMMITTING,))
     with archives.ArchiveReader(archive_file) as reader:
         for done, row in enumerate(ready, start=1):
             name = _stored_name(batch, row)
@@ -737,8 +813,7 @@ def _write_files(batch: EvidenceBatch, archive_file: IO[bytes], ready: list[dict
                     saved = storage.save(name, File(data, name=row["name"]))
                 if saved != name:
                     raise RuntimeError(f"storage saved {name} as {saved}")
-            if done % PROGRESS_EVERY == 0 or done == total:
-                _progress(batch, done, total)
+            _progress(batch, hold, done, total)
 
 
 def _entries_by_index(archive_file: IO[bytes], batch: EvidenceBatch, wanted: set[int]) -> dict[int, Any]:
@@ -748,39 +823,53 @@ def _entries_by_index(archive_file: IO[bytes], batch: EvidenceBatch, wanted: set
     return {entry.index: entry for entry in listing.entries if entry.index in wanted}
 
 
-def _commit(batch: EvidenceBatch, archive_file: IO[bytes]) -> None:
+class BatchChanged(Conflict):
+    code = "batch_changed"
+    default_message = gettext_lazy("What the batch would store changed while its files were written; commit again.")
+
+
+def _commit(batch: EvidenceBatch, hold: _Hold, archive_file: IO[bytes]) -> None:
     plan = _plan(batch, batch.preview or {})
     ready = [row for row in plan["files"] if row["status"] == FileStatus.READY]
-    _write_files(batch, archive_file, ready)
+    _write_files(batch, hold, archive_file, ready)
     try:
         with transaction.atomic():
-            _commit_rows(batch, plan)
+            _commit_rows(batch, hold, {row["index"] for row in ready})
     except IntegrityError:
+        committed = _already_committed(batch.case_id, batch.archive_sha256)
+        if committed is not None:  # the database's own guard: one committed batch per archive and case
+            raise _already_committed_error(committed) from None
         raise Conflict(
             _("A file of this batch was attached separately meanwhile; read the batch again and commit.")
         ) from None
     _delete_archive(batch)
 
 
-def _commit_rows(batch: EvidenceBatch, plan: dict[str, Any]) -> None:
+def _commit_rows(batch: EvidenceBatch, hold: _Hold, written: set[int]) -> None:
+    """Insert the items, the history row and the event, and fulfil requests: all in the caller's transaction.
+
+    Under the case's lock the plan is made again: a file stored meanwhile is a duplicate and
+    is not inserted (its written copy goes); a file that became ready without being written
+    (evidence removed meanwhile, keywords or orders changed) refuses the commit (409
+    ``batch_changed``), and the next commit writes it.
+    """
     lock_cases([batch.case_id])
-    locked = (
-        EvidenceBatch.objects.select_for_update(of=("self",)).select_related("case", "committed_by").get(pk=batch.pk)
-    )
+    locked = EvidenceBatch.objects.select_for_update(of=("self",)).select_related("case", "created_by").get(pk=batch.pk)
     if locked.status == BatchStatus.COMMITTED:
-        return  # another worker finished this batch first
-    if locked.status not in (BatchStatus.PREVIEWED, BatchStatus.COMMITTING):
-        raise _Cancelled()
+        return  # committed by the holder before this one, whose lease had run out
+    if locked.status != BatchStatus.COMMITTING or locked.lease_token != hold.token:
+        raise _Lost()
     case = locked.case
     require_case_open(case)
     committed = _already_committed(case.pk, locked.archive_sha256)
     if committed is not None:
         raise _already_committed_error(committed)
-    # Under the case's lock, what counts now: a file stored since the plan was made is a duplicate.
     plan = _plan(locked, locked.preview or {})
     actor = locked.committed_by or locked.created_by
     now = timezone.now()
     ready = [row for row in plan["files"] if row["status"] == FileStatus.READY]
+    if {row["index"] for row in ready} - written:
+        raise BatchChanged()
     items = [
         EvidenceItem(
             case=case,
@@ -793,7 +882,7 @@ def _commit_rows(batch: EvidenceBatch, plan: dict[str, Any]) -> None:
             sha256=row["sha256"],
             note=locked.note,
             source=locked.source,
-            uploaded_by=actor,
+            uploaded_by=locked.created_by,
             uploaded_at=now,
             batch=locked,
         )
@@ -809,8 +898,19 @@ def _commit_rows(batch: EvidenceBatch, plan: dict[str, Any]) -> None:
     locked.committed_by = actor
     locked.stored_count = len(items)
     locked.error = None
+    locked.lease_until, locked.lease_token = None, ""
     locked.save(
-        update_fields=["preview", "status", "committed_at", "updated_at", "committed_by", "stored_count", "error"]
+        update_fields=[
+            "preview",
+            "status",
+            "committed_at",
+            "updated_at",
+            "committed_by",
+            "stored_count",
+            "error",
+            "lease_until",
+            "lease_token",
+        ]
     )
     kinds = Counter(item.kind for item in items)
     record_case_event(
@@ -833,9 +933,10 @@ def _commit_rows(batch: EvidenceBatch, plan: dict[str, Any]) -> None:
     request_items_fulfil_many(case=case, items=items, actor=actor)
     for name in ("preview", "status", "committed_at", "stored_count", "error"):
         setattr(batch, name, getattr(locked, name))
-    # Files written for rows that turned out to be duplicates under the lock are not needed.
-    unused = [row for row in plan["files"] if row["status"] == FileStatus.DUPLICATE_STORED]
-    transaction.on_commit(lambda: _delete_names([_stored_name(locked, row) for row in unused]))
+    # Files written for rows that are not stored after all (duplicates under the lock) are not needed.
+    stored = {row["index"] for row in ready}
+    unused = [_stored_name(locked, {"index": index}) for index in sorted(written - stored)]
+    transaction.on_commit(lambda: _delete_names(unused))
 
 
 # --- Cleaning up --------------------------------------------------------------------------------------
@@ -892,8 +993,14 @@ def batches_resume(*, queue: Callable[[int], None] | None = None) -> list[int]:
 
 
 def batches_expire() -> int:
-    """Batches read but never committed or cancelled expire after EVIDENCE_BATCH_KEEP_HOURS; their archives go."""
+    """Batches read but never committed or cancelled expire after EVIDENCE_BATCH_KEEP_HOURS; their archives go.
+
+    Also deletes the archive of a committed batch whose worker died between the commit and
+    the archive's deletion (its files are items by then; the archive is not needed).
+    """
     cutoff = timezone.now() - dt.timedelta(hours=settings.EVIDENCE_BATCH_KEEP_HOURS)
+    for leftover in EvidenceBatch.objects.filter(status=BatchStatus.COMMITTED).exclude(archive=""):
+        _delete_archive(leftover)
     expired = 0
     for batch in EvidenceBatch.objects.filter(status=BatchStatus.PREVIEWED, updated_at__lt=cutoff):
         if EvidenceBatch.objects.filter(pk=batch.pk, status=BatchStatus.PREVIEWED).update(

@@ -33,7 +33,7 @@ from agency.errors import InvalidInput
 from agency.spreadsheets import spreadsheet_rows
 from cases.kinds import EvidenceKind
 from cases.models import FlaggedOrder
-from evidence.archives import ArchiveEntry
+from evidence.archives import ArchiveEntry, clean_path
 from evidence.models import KindKeywords
 
 # What a new installation starts with (migration 0003 writes the same into KindKeywords).
@@ -267,7 +267,8 @@ def manifest_read(entry: ArchiveEntry, data: bytes) -> Manifest:
             if not file_path:
                 manifest.problems.append({"row": number, "reason": _("The row names no file.")})
                 continue
-            key = prefix + file_path
+            # The same cleaning as the entries' own paths: "/" separators, NFC, no "./".
+            key, _problem = clean_path(prefix + file_path)
             if key in manifest.rows:
                 manifest.problems.append(
                     {"row": number, "file": file_path, "reason": _("The file is listed twice; the first row counts.")}

@@ -205,20 +205,21 @@ class EvidenceBatch(models.Model):
     archive_name = models.CharField(max_length=255)
     archive_size = models.PositiveBigIntegerField()
     archive_sha256 = models.CharField(max_length=64)
+    # What the archive's directory says its files unpack to (whether it is read within a request goes by it).
+    unpacked_size = models.PositiveBigIntegerField(default=0)
     # Where the batch's files are stored before they become items (a random folder in storage).
     storage_token = models.CharField(max_length=32, unique=True)
     commit_requested = models.BooleanField(default=False)
     mapping = models.JSONField(default=dict, blank=True)
-    request = models.ForeignKey(
-        EvidenceRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="batches"
-    )
     note = models.TextField(blank=True)
     preview = models.JSONField(null=True, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     error = models.JSONField(null=True, blank=True)
-    # A worker holds the batch until lease_until; past it, the sweep hands the batch to another.
+    # A worker (or a request) holds the batch until lease_until, under its own lease_token;
+    # past it, the sweep hands the batch to another, and the first may no longer change it.
     lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     stored_count = models.PositiveIntegerField(default=0)
     committed_at = models.DateTimeField(null=True, blank=True)

@@ -141,8 +141,12 @@ class BatchManifestSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class BatchErrorSerializer(serializers.Serializer[dict[str, Any]]):
-    code = serializers.CharField()
+    code = serializers.CharField(
+        help_text="As the error shape's codes: invalid (the archive cannot be read), gave_up, mapping_not_in_archive, "
+        "archive_already_committed, batch_changed, conflict, invalid_state."
+    )
     message = serializers.CharField()
+    details = serializers.DictField(help_text="As the error shape's details, e.g. fields.mapping.")
 
 
 class BatchProgressSerializer(serializers.Serializer[dict[str, Any]]):
@@ -223,7 +227,14 @@ class EvidenceBatchSerializer(serializers.ModelSerializer[EvidenceBatch]):
 
     @extend_schema_field(BatchErrorSerializer(allow_null=True))
     def get_error(self, batch: EvidenceBatch) -> dict[str, Any] | None:
-        return {"code": batch.error["code"], "message": batch.error["message"]} if batch.error else None
+        if not batch.error:
+            return None
+        details = batch.error.get("details")
+        return {
+            "code": batch.error["code"],
+            "message": batch.error["message"],
+            "details": details if isinstance(details, dict) else {},
+        }
 
 
 class PortalEvidenceBatchSerializer(EvidenceBatchSerializer):
@@ -254,7 +265,8 @@ COMMIT_RESPONSES = {
         ErrorSerializer,
         description="batch_busy: it is still being read. invalid_state: it was cancelled, failed or expired, or "
         "the case is closed. archive_already_committed: the same archive was stored on this case meanwhile. "
-        "conflict: a file of it was attached separately meanwhile.",
+        "batch_changed: what it would store changed while its files were written (evidence removed, keywords or "
+        "orders changed): commit again. conflict: a file of it was attached separately meanwhile.",
     ),
 }
 

@@ -838,3 +838,43 @@ def test_zips_among_packed_files_become_zips_inside():
         ("couriers.zip/SF0000000002.jpg", 1),
     ]
     assert extracted(data, listing.entries[2])[0] == proof("b")
+
+
+# --- Found in review: the directory's size, the archive-wide ratio, LZMA damage -------------------------
+
+
+def test_a_directory_of_too_many_entries_is_refused_before_zipfile_reads_it(settings, monkeypatch):
+    settings.EVIDENCE_BULK_MAX_ENTRIES = 10
+    data = make_zip([(f"folder{index}/", b"") for index in range(25)])  # 25 folders: entries, not files
+
+    def must_not_open(*args, **kwargs):
+        raise AssertionError("zipfile read the directory of an archive whose end record is over the limit")
+
+    monkeypatch.setattr(archives.zipfile, "ZipFile", must_not_open)
+    with pytest.raises(InvalidInput) as exc:
+        listing_of(data, label="folders.zip")
+    assert "25 entries" in file_error(exc)
+
+
+def test_many_small_members_of_zeros_are_refused_as_a_bomb_together(settings):
+    # Each member is under the 1 MiB floor of the per-member check; together they are a bomb.
+    data = make_zip([(f"SF{index:010d}/面单.png", b"\x00" * (512 * 1024)) for index in range(8)])
+
+    with pytest.raises(InvalidInput) as exc:
+        listing_of(data, label="zeros.zip")
+    assert "zeros.zip is refused: it would unpack to" in file_error(exc)
+
+
+def test_a_damaged_lzma_member_is_unreadable_not_a_crash():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_LZMA) as archive:
+        archive.writestr("SF0000000001/面单.png", proof("lzma") + os.urandom(4000))
+    data = bytearray(buffer.getvalue())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("SF0000000001/面单.png")
+    start = info.header_offset + 30 + len(info.orig_filename.encode()) + len(info.extra)
+    for offset in range(start + 20, start + 60):
+        data[offset] ^= 0xFF
+    listing = listing_of(bytes(data))
+
+    with pytest.raises(EntryUnreadable):
+        extracted(bytes(data), listing.entries[0])

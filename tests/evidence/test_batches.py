@@ -3,6 +3,7 @@ transaction, as a job for large archives, cancelled, resumed after a worker died
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable
@@ -416,9 +417,9 @@ def test_two_concurrent_commits_of_one_archive_store_it_once(
     both_ready = threading.Barrier(2, timeout=30)
     original = batches._commit_rows
 
-    def wait_then_commit(batch: EvidenceBatch, plan: dict[str, Any]) -> None:
+    def wait_then_commit(batch: EvidenceBatch, hold: Any, written: set[int]) -> None:
         both_ready.wait()
-        original(batch, plan)
+        original(batch, hold, written)
 
     monkeypatch.setattr(batches, "_commit_rows", wait_then_commit)
     outcomes: list[Any] = [None, None]
@@ -601,8 +602,8 @@ def test_a_job_whose_worker_died_is_resumed_and_its_files_written_once(
     # The first worker dies after writing three files.
     original_progress = batches._progress
 
-    def die_after_three(batch: EvidenceBatch, done: int, total: int) -> None:
-        original_progress(batch, done, total)
+    def die_after_three(batch: EvidenceBatch, hold: Any, done: int, total: int) -> None:
+        original_progress(batch, hold, done, total)
         if batch.status == BatchStatus.COMMITTING and done == 3:
             raise SystemExit("worker killed")
 
@@ -661,10 +662,10 @@ def test_a_worker_stops_reading_a_batch_cancelled_meanwhile(
     monkeypatch.setattr(batches, "PROGRESS_EVERY", 1)
     original_progress = batches._progress
 
-    def cancel_midway(batch: EvidenceBatch, done: int, total: int) -> None:
+    def cancel_midway(batch: EvidenceBatch, hold: Any, done: int, total: int) -> None:
         if done == 2:
             EvidenceBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.CANCELLED)
-        original_progress(batch, done, total)
+        original_progress(batch, hold, done, total)
 
     monkeypatch.setattr(batches, "_progress", cancel_midway)
     batches.batch_work(batch.pk)
@@ -748,4 +749,148 @@ def test_a_job_does_not_commit_with_a_mapping_for_files_it_does_not_hold(
     assert batch.error is not None
     assert "typo.png" in batch.error["message"]
     assert preview_of(batch)["mapping_unused"] == ["typo.png"]
+    assert not EvidenceItem.objects.exists()
+
+
+def test_the_archive_of_a_batch_committed_just_before_its_worker_died_is_deleted_later(
+    evidence_case: Case, orders: list[FlaggedOrder], manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = send(evidence_case, manager, make_zip(four_kinds(orders[0])))
+    archive = batch.archive.name
+    monkeypatch.setattr(batches, "_delete_archive", lambda batch: None)  # the worker dies right after the commit
+    batches.batch_commit(actor=manager, batch_id=batch.pk)
+    monkeypatch.undo()
+    assert archive in stored_files()
+
+    batches.batches_expire()
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.COMMITTED
+    assert not batch.archive
+    assert archive not in stored_files()
+
+
+# --- Found in review: double commits, lost leases, a plan that changes while files are written ------------
+
+
+def test_a_second_commit_while_the_first_is_storing_finds_it_being_stored(
+    evidence_case: Case, orders: list[FlaggedOrder], manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = send(evidence_case, manager, make_zip(four_kinds(orders[0])))
+    original_write = batches._write_files
+    second: list[EvidenceBatch] = []
+
+    def double_click(*args: Any) -> None:
+        second.append(batches.batch_commit(actor=manager, batch_id=batch.pk))  # the same button, again
+        original_write(*args)
+
+    monkeypatch.setattr(batches, "_write_files", double_click)
+    first = batches.batch_commit(actor=manager, batch_id=batch.pk)
+
+    assert second[0].status == BatchStatus.COMMITTING
+    assert first.status == BatchStatus.COMMITTED
+    items = EvidenceItem.objects.filter(case=evidence_case)
+    assert items.count() == 4
+    for item in items:
+        with item.file.open("rb") as stored:
+            assert stored.read().startswith(b"\x89PNG")
+    assert CaseEvent.objects.filter(case=evidence_case, kind=EventKind.EVIDENCE_BATCH_UPLOADED).count() == 1
+
+
+def test_a_worker_whose_lease_was_taken_over_stops_without_touching_the_files(
+    evidence_case: Case,
+    orders: list[FlaggedOrder],
+    manager: Any,
+    queued: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    batch = send(evidence_case, manager, make_zip(four_kinds(orders[0]) + four_kinds(orders[1])), dry_run=False)
+    monkeypatch.setattr(batches, "PROGRESS_EVERY", 1)
+    original_progress = batches._progress
+
+    def taken_over_after_three(batch: EvidenceBatch, hold: Any, done: int, total: int) -> None:
+        if batch.status == BatchStatus.COMMITTING and done == 3:
+            # The lease ran out while this worker was slow, and another worker claimed the batch.
+            EvidenceBatch.objects.filter(pk=batch.pk).update(lease_token="another-worker")
+        original_progress(batch, hold, done, total)
+
+    monkeypatch.setattr(batches, "_progress", taken_over_after_three)
+    batches.batch_work(batch.pk)  # returns quietly: the batch is not its own any more
+    monkeypatch.setattr(batches, "_progress", original_progress)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.COMMITTING
+    assert batch.lease_token == "another-worker"
+    written = {name for name in stored_files() if name.startswith(f"batches/{batch.storage_token}/")}
+    assert len(written) == 3  # kept for the worker that holds the batch now
+    assert batch.archive
+
+    EvidenceBatch.objects.filter(pk=batch.pk).update(lease_until=timezone.now() - dt.timedelta(seconds=1))
+    batches.batch_work(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.COMMITTED
+    assert EvidenceItem.objects.filter(batch=batch).count() == 8
+
+
+def test_a_file_that_becomes_storable_while_the_others_are_written_makes_the_commit_try_again(
+    evidence_case: Case, orders: list[FlaggedOrder], manager: Any, administrator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evidence.keywords import kind_keywords_update
+
+    first = orders[0].platform_order_id
+    batch = send(
+        evidence_case, manager, make_zip([(f"{first}/面单.png", proof("a")), (f"{first}/微信.png", proof("b"))])
+    )
+    assert by_path(batch)[f"{first}/微信.png"]["status"] == "kind_unknown"
+    original_write = batches._write_files
+
+    def keywords_change_meanwhile(*args: Any) -> None:
+        original_write(*args)
+        kind_keywords_update(kind="chat_log", actor=administrator, words=["聊天", "微信"])
+
+    monkeypatch.setattr(batches, "_write_files", keywords_change_meanwhile)
+    with pytest.raises(Conflict) as raised:
+        batches.batch_commit(actor=manager, batch_id=batch.pk)
+    assert raised.value.code == "batch_changed"
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.PREVIEWED
+    assert not EvidenceItem.objects.exists()
+
+    monkeypatch.setattr(batches, "_write_files", original_write)
+    batch = batches.batch_commit(actor=manager, batch_id=batch.pk)
+    assert batch.stored_count == 2
+    for item in EvidenceItem.objects.filter(batch=batch):
+        with item.file.open("rb") as stored:
+            assert stored.read() in (proof("a"), proof("b"))
+
+
+def test_items_committed_by_staff_from_a_clients_batch_are_the_clients_uploads(
+    evidence_case: Case, orders: list[FlaggedOrder], alice: Any, manager: Any
+) -> None:
+    batch = send(evidence_case, alice, make_zip(four_kinds(orders[0])))
+    batches.batch_commit(actor=manager, batch_id=batch.pk)
+
+    assert {(item.source, item.uploaded_by_id) for item in EvidenceItem.objects.filter(batch=batch)} == {
+        ("client", alice.pk)
+    }
+    event = CaseEvent.objects.get(case=evidence_case, kind=EventKind.EVIDENCE_BATCH_UPLOADED)
+    assert event.actor_id == manager.pk
+
+
+def test_a_cancellation_while_a_worker_reads_is_not_undone(
+    evidence_case: Case, orders: list[FlaggedOrder], manager: Any, queued: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = send(evidence_case, manager, make_zip(four_kinds(orders[0])), dry_run=False)
+    original_local = batches._local_archive
+
+    @contextlib.contextmanager
+    def cancelled_while_copying(batch: EvidenceBatch) -> Any:
+        with original_local(batch) as archive_file:
+            EvidenceBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.CANCELLED)
+            yield archive_file
+
+    monkeypatch.setattr(batches, "_local_archive", cancelled_while_copying)
+    batches.batch_work(batch.pk)
+    batch.refresh_from_db()
+
+    assert batch.status == BatchStatus.CANCELLED
+    assert batch.preview is None
     assert not EvidenceItem.objects.exists()

@@ -15,12 +15,23 @@ from tests.evidence.samples import png
 Entry = tuple[str, bytes]
 
 
+# Every entry carries this time, so the same entries always make the same bytes (and SHA-256).
+ENTRY_TIME = (2026, 12, 1, 9, 30, 0)
+
+
 def make_zip(entries: Iterable[Entry], *, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    """A ZIP with these (name, bytes) entries; names with non-ASCII characters carry the UTF-8 flag."""
+    """A ZIP with these (name, bytes) entries; names with non-ASCII characters carry the UTF-8 flag.
+
+    As ``ZipFile.writestr(name, ...)`` writes them, except for the fixed time: an archive
+    built twice is the same archive, whatever the clock did in between.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
         for name, content in entries:
-            archive.writestr(name, content)
+            info = zipfile.ZipInfo(name, date_time=ENTRY_TIME)
+            info.compress_type = compression
+            info.external_attr = (0o40775 << 16) | 0x10 if name.endswith("/") else 0o600 << 16
+            archive.writestr(info, content)
     return buffer.getvalue()
 
 
