@@ -123,3 +123,32 @@ def test_a_large_archive_shows_progress_until_it_is_read(
     expect(page.get_by_role("button", name="Store 3 files")).to_be_visible()
     expect(page.get_by_role("link", name="Refresh")).to_have_count(0)
     check(page)
+
+
+@pytest.fixture
+def phone_zh(new_context: Any) -> Page:
+    return new_context(**PHONE, locale="zh-CN").new_page()
+
+
+def test_in_chinese_the_preview_and_the_store_button_speak_chinese(
+    site: LiveServer, phone_zh: Page, alice: User, case_in: Callable[..., Case]
+) -> None:
+    case = case_in(CaseState.EVIDENCE, with_evidence=False)
+    page = phone_zh
+    sign_in(page, site.url, "alice", PASSWORD)
+    page.goto(f"{site.url}/portal/cases/{case.pk}/#needed")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    form = page.get_by_role("form", name="一次发送多个文件")
+    form.scroll_into_view_if_needed()
+    form.get_by_label("一个 ZIP 压缩包，或多个文件").set_input_files(evidence_zip(case))  # noqa: RUF001
+    form.get_by_role("button", name="预览文件").click()
+
+    expect(page.get_by_role("heading", name="请核对每个文件的归属")).to_be_visible()
+    files = page.get_by_role("region", name="各文件情况")
+    expect(files.get_by_role("row", name=re.compile("holiday.png"))).to_contain_text("未找到对应订单")
+    check(page, "phone-bulk-preview-zh")
+
+    page.get_by_role("button", name="保存 3 个文件").click()
+    expect(page.get_by_role("heading", name="已保存 3 个文件")).to_be_visible()
+    check(page)
+    assert EvidenceItem.objects.filter(case=case).count() == 3

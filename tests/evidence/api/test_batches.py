@@ -247,3 +247,26 @@ def test_an_upload_past_the_limit_is_cut_off_with_400_also_for_a_browser_session
     assert response.status_code == 400, response.content
     assert "limit" in response.json()["error"]["details"]["fields"]["file"][0]
     assert not EvidenceBatch.objects.exists()
+
+
+def test_anonymous_callers_get_nothing_and_no_batch_is_made(
+    api: Callable[..., APIClient], evidence_case: Case, orders: list[FlaggedOrder], alice: Any
+) -> None:
+    batch = post_archive(api(alice), f"/api/v1/portal/cases/{evidence_case.pk}/evidence/bulk/", archive_for(orders))
+    batch_id = batch.json()["id"]
+    anonymous = api()
+    for method, path in (
+        ("post", f"/api/v1/cases/{evidence_case.pk}/evidence/bulk/"),
+        ("post", f"/api/v1/portal/cases/{evidence_case.pk}/evidence/bulk/"),
+        ("get", f"/api/v1/cases/{evidence_case.pk}/evidence/bulk/"),
+        ("get", f"/api/v1/evidence-batches/{batch_id}/"),
+        ("post", f"/api/v1/evidence-batches/{batch_id}/commit/"),
+        ("post", f"/api/v1/portal/evidence-batches/{batch_id}/cancel/"),
+        ("get", "/api/v1/evidence-kind-keywords/"),
+        ("put", "/api/v1/evidence-kind-keywords/chat_log/"),
+    ):
+        response = getattr(anonymous, method)(path, {}, format="json")
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert response.json()["error"]["code"] == "not_authenticated"
+    assert EvidenceBatch.objects.get().status == BatchStatus.PREVIEWED
+    assert not EvidenceItem.objects.exists()
