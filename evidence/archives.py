@@ -42,7 +42,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from agency.errors import InvalidInput
-from evidence.uploads import MAX_NAME_LENGTH
+from evidence.uploads import CHUNK_BYTES, MAX_NAME_LENGTH
 
 __all__ = ["MAX_NAME_LENGTH", "ArchiveEntry", "ArchiveReader", "archive_checked", "archive_entries", "pack_files"]
 
@@ -60,7 +60,6 @@ _DAMAGED = (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFE
 # The largest central directory read: this many bytes per allowed entry (a header is 46 bytes
 # and a name at most 255 characters, with room for extra fields), checked before zipfile reads it.
 DIRECTORY_BYTES_PER_ENTRY = 1024
-_CHUNK = 64 * 1024
 
 
 class EntryProblem:
@@ -395,7 +394,7 @@ def _nested_entries(
     Its limits are the archive's: breaking one refuses the whole upload (InvalidInput).
     """
     listing = ArchiveListing()
-    with tempfile.TemporaryFile(dir=_temp_dir()) as spooled:
+    with tempfile.TemporaryFile(dir=temp_dir()) as spooled:
         _copy_member(archive, outer, spooled)
         nested_label = _("“%(name)s” inside the archive") % {"name": folder}
         _check_end_record(spooled, label=nested_label)
@@ -445,7 +444,7 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: IO[byt
     size = 0
     try:
         with archive.open(info) as member:
-            while chunk := member.read(_CHUNK):
+            while chunk := member.read(CHUNK_BYTES):
                 size += len(chunk)
                 if size > info.file_size:
                     raise EntryUnreadable(_("The entry unpacks to more than it declares."))
@@ -483,7 +482,7 @@ class ArchiveReader:
             return self._outer
         nested = self._nested.get(entry.nested_in)
         if nested is None:
-            spooled = self._stack.enter_context(tempfile.TemporaryFile(dir=_temp_dir()))  # noqa: SIM115
+            spooled = self._stack.enter_context(tempfile.TemporaryFile(dir=temp_dir()))  # noqa: SIM115
             _copy_member(self._outer, self._outer.infolist()[entry.nested_in], spooled)
             nested = self._stack.enter_context(zipfile.ZipFile(spooled))
             self._nested[entry.nested_in] = nested
@@ -493,12 +492,13 @@ class ArchiveReader:
     def extract(self, entry: ArchiveEntry) -> Iterator[tuple[IO[bytes], int, str]]:
         """The entry's bytes in a temporary file (deleted afterwards), with their size and SHA-256."""
         archive = self._zip_for(entry)
-        with tempfile.NamedTemporaryFile(prefix="evidence-entry-", dir=_temp_dir()) as target:
+        with tempfile.NamedTemporaryFile(prefix="evidence-entry-", dir=temp_dir()) as target:
             size, sha256 = _copy_member(archive, archive.infolist()[entry.member], target)
             yield target, size, sha256
 
 
-def _temp_dir() -> str | None:
+def temp_dir() -> str | None:
+    """Where temporary files go: Django's FILE_UPLOAD_TEMP_DIR, else the system's."""
     folder = settings.FILE_UPLOAD_TEMP_DIR
     return str(folder) if folder else None
 
@@ -523,7 +523,7 @@ def pack_files(files: list[tuple[str, IO[bytes]]], target: IO[bytes]) -> None:
             taken.add(unique.lower())
             source.seek(0)
             with archive.open(zipfile.ZipInfo(unique, date_time=(2000, 1, 1, 0, 0, 0)), "w", force_zip64=True) as out:
-                while chunk := source.read(_CHUNK):
+                while chunk := source.read(CHUNK_BYTES):
                     out.write(chunk)
     target.flush()
     target.seek(0)

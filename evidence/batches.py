@@ -21,19 +21,21 @@ The life of a batch (``EvidenceBatch.status``)::
    event), and fulfils open evidence requests. Either every matched file becomes an
    item or none does; files written for a commit that failed are deleted again.
 
-A worker holds a batch by a lease (``lease_until``) that it extends as it goes. A worker
-that dies leaves the lease to run out; ``batches_resume`` (every minute, from beat) hands
-the batch to the next worker, which starts the preview over or continues the commit,
-skipping the files already written. The same archive committed twice on a case, even
-concurrently, is stored once: the second commit waits for the case's row and is refused
-(409) by name, and the database keeps one committed batch per archive and case.
+A worker (or a request doing the work itself) holds a batch by a lease (``lease_until``)
+under its own token (``lease_token``), renewed as it goes; every write it makes is guarded
+by the token and the state it expects, so it cannot undo a cancellation or overwrite the
+worker that took over from it. A worker that dies leaves the lease to run out;
+``batches_resume`` (every minute, from beat) hands the batch to the next worker, which
+starts the preview over or continues the commit, skipping the files already written.
+The same archive committed twice on a case, even concurrently, is stored once: the
+second commit waits for the case's row and is refused (409) by name, and the database
+keeps one committed batch per archive and case.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import shutil
 import tempfile
 import time
@@ -69,7 +71,7 @@ from evidence.requests import request_items_fulfil_many
 from evidence.rules import required_evidence
 from evidence.services import require_case_open
 from evidence.storage import evidence_storage
-from evidence.uploads import detect_file_type, file_extension_problem, file_name_problem
+from evidence.uploads import CHUNK_BYTES, detect_file_type, file_digest, file_extension_problem, file_name_problem
 from workflows.deadlines import lock_cases
 
 # Write progress (and renew the lease) after this many files, and at least this often.
@@ -141,17 +143,6 @@ class _Archive:
     sha256: str
 
 
-def _digest(file: IO[bytes]) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    file.seek(0)
-    while chunk := file.read(archives._CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    file.seek(0)
-    return size, digest.hexdigest()
-
-
 @contextlib.contextmanager
 def _received_archive(file: File[Any] | None, files: Sequence[File[Any]]) -> Iterator[_Archive]:
     if file is not None:
@@ -161,12 +152,12 @@ def _received_archive(file: File[Any] | None, files: Sequence[File[Any]]) -> Ite
                 _("“%(name)s” is not a ZIP archive. Send a ZIP, or the files themselves in the field “files”.")
                 % {"name": name}
             )
-        size, sha256 = _digest(file)
+        size, sha256 = file_digest(file)  # hashed as it streamed in, when it did
         yield _Archive(file=file, name=name, size=size, sha256=sha256)
         return
-    with tempfile.NamedTemporaryFile(prefix="evidence-batch-", dir=archives._temp_dir()) as packed:
+    with tempfile.NamedTemporaryFile(prefix="evidence-batch-", dir=archives.temp_dir()) as packed:
         archives.pack_files([(upload.name or "file", upload) for upload in files], packed)
-        size, sha256 = _digest(packed)
+        size, sha256 = file_digest(packed)
         label = _("%(count)d files") % {"count": len(files)}
         yield _Archive(file=packed, name=label, size=size, sha256=sha256)
 
@@ -405,8 +396,8 @@ def _local_archive(batch: EvidenceBatch) -> Iterator[IO[bytes]]:
         with open(path, "rb") as local:
             yield local
         return
-    with tempfile.TemporaryFile(dir=archives._temp_dir()) as copy, storage.open(batch.archive.name, "rb") as remote:
-        shutil.copyfileobj(remote, copy, archives._CHUNK)
+    with tempfile.TemporaryFile(dir=archives.temp_dir()) as copy, storage.open(batch.archive.name, "rb") as remote:
+        shutil.copyfileobj(remote, copy, CHUNK_BYTES)
         copy.seek(0)
         yield copy
 

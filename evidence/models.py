@@ -178,8 +178,6 @@ class BatchStatus(models.TextChoices):
 
 # A batch in one of these states still has work for a worker to do (evidence.batches).
 BATCH_WORKING_STATES = (BatchStatus.RECEIVED, BatchStatus.PREVIEWING, BatchStatus.COMMITTING)
-# A batch in one of these states is over: its archive is gone or its files are evidence items.
-BATCH_FINAL_STATES = (BatchStatus.COMMITTED, BatchStatus.CANCELLED, BatchStatus.FAILED, BatchStatus.EXPIRED)
 
 
 class EvidenceBatch(models.Model):
@@ -245,10 +243,6 @@ class EvidenceBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.pk} ({self.archive_name}) on {self.case_id}"
-
-    @property
-    def is_over(self) -> bool:
-        return self.status in BATCH_FINAL_STATES
 
 
 class KindKeywords(models.Model):

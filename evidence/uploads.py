@@ -244,7 +244,7 @@ def _check_extension(file_type: FileType, name: str) -> None:
 # --- Hashing and the whole inspection ----------------------------------------------------
 
 
-def file_digest(file: UploadedFile) -> tuple[int, str]:
+def file_digest(file: IO[bytes] | UploadedFile) -> tuple[int, str]:
     """Size and SHA-256 of an upload: as counted while it streamed in, or computed now."""
     if isinstance(file, HashedTemporaryUploadedFile) and file.sha256:
         return file.size or 0, file.sha256
