@@ -7,8 +7,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     AGENCY_VAR_DIR=/app/var
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+COPY requirements.txt requirements-nodeps.txt ./
+RUN pip install --no-cache-dir -r requirements.txt \
+    && pip install --no-cache-dir --no-deps -r requirements-nodeps.txt
 
 COPY . .
 # collectstatic needs settings to load; the key is used for nothing else at build time.

@@ -45,13 +45,15 @@ def ensure_venv() -> None:
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     digest = hashlib.sha256()
-    for name in ("requirements.txt", "requirements-dev.txt"):
+    for name in ("requirements.txt", "requirements-dev.txt", "requirements-nodeps.txt"):
         digest.update((ROOT / name).read_bytes())
     if STAMP.exists() and STAMP.read_text() == digest.hexdigest():
         return
     print("installing requirements ...", flush=True)
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "-r", str(ROOT / "requirements-dev.txt")], check=True, cwd=ROOT)
+    # The OCR engine, without the GUI OpenCV it declares (requirements-nodeps.txt says why).
+    subprocess.run([*pip, "install", "--no-deps", "-r", str(ROOT / "requirements-nodeps.txt")], check=True, cwd=ROOT)
     STAMP.write_text(digest.hexdigest())
 
 

@@ -431,6 +431,17 @@ EVIDENCE_BULK_INLINE_MAX_BYTES = int(os.environ.get("EVIDENCE_BULK_INLINE_MAX_BY
 EVIDENCE_BATCH_LEASE_SECONDS = int(os.environ.get("EVIDENCE_BATCH_LEASE_SECONDS", "120"))
 # How long a read batch waits for its commit before it expires and its archive is deleted.
 EVIDENCE_BATCH_KEEP_HOURS = int(os.environ.get("EVIDENCE_BATCH_KEEP_HOURS", "72"))
+# Evidence checks (evidence.checks): every file is read (text layer, text, OCR) and compared
+# with its order by a Celery task on the queue below, so that OCR never holds up e-mail and
+# webhooks. OCR threads per worker process (0: ONNX Runtime's default, one per core); how
+# many pages of a PDF are read; how long a worker holds a check before another takes it
+# over; how often a file whose reading kills or fails every worker is tried.
+EVIDENCE_CHECK_QUEUE = os.environ.get("EVIDENCE_CHECK_QUEUE", "evidence-checks")
+EVIDENCE_OCR_THREADS = int(os.environ.get("EVIDENCE_OCR_THREADS", "0"))
+EVIDENCE_CHECK_MAX_PAGES = int(os.environ.get("EVIDENCE_CHECK_MAX_PAGES", "20"))
+EVIDENCE_CHECK_LEASE_SECONDS = int(os.environ.get("EVIDENCE_CHECK_LEASE_SECONDS", "300"))
+EVIDENCE_CHECK_MAX_ATTEMPTS = int(os.environ.get("EVIDENCE_CHECK_MAX_ATTEMPTS", "3"))
+CELERY_TASK_ROUTES = {"evidence.check_item": {"queue": EVIDENCE_CHECK_QUEUE}}
 
 # --- Flagged-order imports (casework.importing) ----------------------------------------------
 # An XLSX workbook is a ZIP archive. Before openpyxl reads one, the sizes in its central
@@ -484,6 +495,8 @@ CELERY_BEAT_SCHEDULE = {
     # Bulk evidence: a batch whose worker died is handed to another; unused previews expire.
     "evidence-batches-resume": {"task": "evidence.batches_resume", "schedule": 60.0},
     "evidence-batches-expire": {"task": "evidence.batches_expire", "schedule": 3600.0},
+    # Evidence checks whose task was lost or whose worker died are queued again.
+    "evidence-checks-resume": {"task": "evidence.checks_resume", "schedule": 60.0},
 }
 
 # --- Webhooks ---------------------------------------------------------------------------

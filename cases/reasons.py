@@ -54,6 +54,8 @@ class ReasonCode(models.TextChoices):
     PLATFORM_DECIDED = "platform_decided"
     EVIDENCE_REQUEST_FULFILLED = "evidence_request_fulfilled"
     EVIDENCE_REQUEST_REOPENED = "evidence_request_reopened"
+    # Evidence accepted because every check of the file matched its order (evidence.services).
+    CHECKS_MATCHED = "checks_matched"
     # The working calendar changed (workflows.calendar_services).
     CALENDAR_HOLIDAY_SET = "calendar_holiday_set"
     CALENDAR_WORKDAY_SET = "calendar_workday_set"
@@ -97,6 +99,7 @@ TEMPLATES: dict[str, ReasonTemplate] = {
     ReasonCode.PLATFORM_DECIDED: ReasonTemplate(_("The platform decided.")),
     ReasonCode.EVIDENCE_REQUEST_FULFILLED: ReasonTemplate(_("Everything asked for arrived.")),
     ReasonCode.EVIDENCE_REQUEST_REOPENED: ReasonTemplate(_("An item that met the request cannot be used.")),
+    ReasonCode.CHECKS_MATCHED: ReasonTemplate(_("Checks matched: what the file says agrees with its order.")),
     ReasonCode.CALENDAR_HOLIDAY_SET: ReasonTemplate(_("%(date)s became a public holiday in the working calendar.")),
     ReasonCode.CALENDAR_WORKDAY_SET: ReasonTemplate(
         _("%(date)s became a make-up working day in the working calendar.")

@@ -59,6 +59,7 @@ from cases.history import record_case_event
 from cases.models import EventKind
 from cases.selectors import case_for_actor, case_visible_to
 from evidence import archives, matching
+from evidence.checks import checks_queue
 from evidence.models import (
     BATCH_WORKING_STATES,
     BatchStatus,
@@ -922,6 +923,8 @@ def _commit_rows(batch: EvidenceBatch, hold: _Hold, written: set[int]) -> None:
         },
     )
     request_items_fulfil_many(case=case, items=items, actor=actor)
+    # Each file is read and compared with its order in the background once this commits.
+    checks_queue(items)
     for name in ("preview", "status", "committed_at", "stored_count", "error"):
         setattr(batch, name, getattr(locked, name))
     # Files written for rows that are not stored after all (duplicates under the lock) are not needed.

@@ -266,3 +266,133 @@ class KindKeywords(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {', '.join(self.keywords)}"
+
+
+# --- Checks: each file read and compared with its order (evidence.checks) ---------------------------
+
+
+class CheckName(models.TextChoices):
+    """What one check compares; rules (EvidenceCheckRule) combine them per evidence kind."""
+
+    TRACKING_NUMBER = "tracking_number", _("Tracking number")
+    COURIER = "courier", _("Courier")
+    DELIVERED_AFTER_ORDER = "delivered_after_order", _("Dispatch, delivery or sign-off on or after the order")
+    ORDER_ID = "order_id", _("Order id")
+    BUYER = "buyer", _("Buyer handle or account")
+    TIME_NEAR_ORDER = "time_near_order", _("A time near the order time")
+    AMOUNT = "amount", _("Amount")
+
+
+class FindingResult(models.TextChoices):
+    MATCH = "match", _("Matches the order")
+    MISMATCH = "mismatch", _("Contradicts the order")
+    NOT_FOUND = "not_found", _("Not found in the file")
+    UNREADABLE = "unreadable", _("The file could not be read")
+
+
+class CheckOutcome(models.TextChoices):
+    """One item's checks taken together, in the order a reviewer should look at them."""
+
+    MISMATCH = "mismatch", _("Contradicts the order")
+    UNREADABLE = "unreadable", _("Could not be read")
+    NOT_FOUND = "not_found", _("Order details not found")
+    MATCH = "match", _("Every check matches")
+    UNCHECKED = "unchecked", _("No check applies")
+
+
+class CheckState(models.TextChoices):
+    QUEUED = "queued", _("Waiting to be checked")
+    DONE = "done", _("Checked")
+
+
+class ReadMethod(models.TextChoices):
+    TEXT_LAYER = "text_layer", _("The PDF's text layer")
+    TEXT = "text", _("Text file")
+    OCR = "ocr", _("OCR")
+    MIXED = "mixed", _("Text layer and OCR")
+    NONE = "none", _("Not read")
+
+
+class EvidenceCheck(models.Model):
+    """What reading one evidence item found, and how it compares with the item's order.
+
+    One row per item, created with the item. A worker reads the file (the text is kept
+    here, under the file's access rules) and writes the findings, once, under a lease
+    (``lease_token``): a worker that died mid-check loses the item to the next sweep.
+    ``generation`` moves on when the order or the rules change, so a check compared
+    against old facts is compared again; the text is not read twice.
+    """
+
+    item = models.OneToOneField(EvidenceItem, on_delete=models.CASCADE, related_name="evidence_check")
+    state = models.CharField(max_length=16, choices=CheckState.choices, default=CheckState.QUEUED)
+    outcome = models.CharField(max_length=16, choices=CheckOutcome.choices, blank=True)
+    generation = models.PositiveIntegerField(default=1)
+    requested_at = models.DateTimeField(default=timezone.now)
+    # The reading: how, when, what (pages separated by form feeds, lines by newlines).
+    method = models.CharField(max_length=16, choices=ReadMethod.choices, blank=True)
+    text = models.TextField(blank=True)
+    pages_read = models.PositiveIntegerField(default=0)
+    pages_total = models.PositiveIntegerField(default=0)
+    read_error = models.CharField(max_length=200, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "lease_until"]), models.Index(fields=["outcome"])]
+
+    def __str__(self) -> str:
+        return f"check of item {self.item_id}: {self.outcome or self.state}"
+
+
+class EvidenceFinding(models.Model):
+    """One check's result on one item: what the order says, what the file says, and where."""
+
+    evidence_check = models.ForeignKey(EvidenceCheck, on_delete=models.CASCADE, related_name="findings")
+    name = models.CharField(max_length=32, choices=CheckName.choices)
+    result = models.CharField(max_length=16, choices=FindingResult.choices)
+    expected = models.CharField(max_length=255, blank=True)
+    found = models.CharField(max_length=255, blank=True)
+    snippet = models.CharField(max_length=500, blank=True)
+    page = models.PositiveIntegerField(null=True, blank=True)
+    line = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["evidence_check", "id"]
+        constraints = [models.UniqueConstraint(fields=["evidence_check", "name"], name="one_finding_per_check")]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.result}"
+
+
+class EvidenceCheckRule(models.Model):
+    """How one evidence kind is compared with its order: editable data, like the rule profiles.
+
+    ``groups`` lists alternatives, each a list of check names: the item matches when every
+    check of one group matches (a chat log: the order id, or the buyer and a time near the
+    order). Every check named anywhere runs and is reported. A kind with no rule, or an
+    empty one, is not checked (its items are ``unchecked``).
+    """
+
+    kind = models.CharField(max_length=32, choices=EvidenceKind.choices, unique=True)
+    groups = models.JSONField(default=list, blank=True)
+    window_hours = models.PositiveIntegerField(
+        default=72, help_text=_("How far from the order time a time may lie and still be near it.")
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.groups}"
+
+    @property
+    def check_names(self) -> list[str]:
+        """Every check the rule runs, each once, in the order the groups name them."""
+        return list(dict.fromkeys(name for group in self.groups for name in group))

@@ -12,12 +12,14 @@ from django.utils.translation import gettext_lazy
 
 from agency.accounts.models import Role, User
 from agency.errors import Conflict, InvalidInput, InvalidState, NotAllowed, NotFound
-from cases.history import record_case_event
+from cases.history import history_batch, record_case_event
 from cases.kinds import EvidenceKind
 from cases.models import Case, CaseState, EventKind, FlaggedOrder
+from cases.reasons import ReasonCode, system_reason
 from cases.selectors import case_for_actor, case_visible_to
-from evidence.models import EvidenceItem, EvidenceRequest, ReviewState, UploadSource
-from evidence.requests import request_items_fulfil, request_items_reopen
+from evidence.checks import checks_queue
+from evidence.models import CheckOutcome, CheckState, EvidenceItem, EvidenceRequest, ReviewState, UploadSource
+from evidence.requests import request_items_fulfil, request_items_fulfil_many, request_items_reopen
 from evidence.uploads import inspect_upload
 from workflows.deadlines import lock_cases
 
@@ -226,6 +228,8 @@ def evidence_upload(
             _mark_superseded(case=case, actor=actor, old=superseded, new=item, now=now)
         # An upload that matches what the agency asked for fulfils that request item.
         request_items_fulfil(item=item, actor=actor)
+        # Read and compared with its order in the background once this commits (evidence.checks).
+        checks_queue([item])
     except BaseException:
         # Nothing of a refused upload stays behind, in the database or in storage.
         item.file.delete(save=False)
@@ -300,6 +304,62 @@ def evidence_review(*, item_id: int, actor: User, decision: str, reason: str = "
     else:
         request_items_fulfil(item=item, actor=actor)
     return item
+
+
+@transaction.atomic
+def evidence_accept_matching(*, case_id: int, actor: User, kind: str | None = None) -> list[EvidenceItem]:
+    """Accept, in one action, every pending item of the case whose checks all match its order.
+
+    The same people as ``evidence_review``, on an open case. Only items that count, are
+    not locked in a submitted appeal and whose check is done with the outcome ``match``
+    (every check of one of the kind's groups matched, none contradicted an identifier)
+    are taken; ``kind`` narrows it to one evidence kind. Each acceptance gets its own
+    history row, with the reviewer and the reason "checks matched". A mismatch blocks
+    nothing: those items wait for a person, as do items not checked yet.
+    """
+    case = _visible_case(actor, case_id, lock=True)
+    if actor.role not in EVIDENCE_REVIEWER_ROLES:
+        raise NotAllowed(_("Only evidence reviewers, case managers, supervisors and administrators review evidence."))
+    require_case_open(case)
+    if kind is not None and kind not in EvidenceKind.values:
+        raise InvalidInput(details={"fields": {"kind": [_("Unknown evidence kind.")]}})
+    items = (
+        EvidenceItem.objects.active()
+        .select_for_update(of=("self",))
+        .filter(
+            case_id=case.pk,
+            review_state=ReviewState.PENDING,
+            first_submitted_in__isnull=True,
+            evidence_check__state=CheckState.DONE,
+            evidence_check__outcome=CheckOutcome.MATCH,
+        )
+        .order_by("pk")
+    )
+    if kind is not None:
+        items = items.filter(kind=kind)
+    accepted = list(items)
+    now = timezone.now()
+    reason = system_reason(ReasonCode.CHECKS_MATCHED)
+    with history_batch():
+        for item in accepted:
+            item.review_state, item.review_reason = ReviewState.ACCEPTED, ""
+            item.reviewed_by, item.reviewed_at = actor, now
+            record_case_event(
+                case=case,
+                actor=actor,
+                kind=EventKind.EVIDENCE_REVIEWED,
+                old_value={"item": item.pk, "review_state": ReviewState.PENDING, "reason": ""},
+                new_value={
+                    "item": item.pk,
+                    "order": item.order_id,
+                    "kind": item.kind,
+                    "review_state": item.review_state,
+                },
+                reason=reason,
+            )
+    EvidenceItem.objects.bulk_update(accepted, ["review_state", "review_reason", "reviewed_by", "reviewed_at"])
+    request_items_fulfil_many(case=case, items=accepted, actor=actor)
+    return accepted
 
 
 # --- Removal -------------------------------------------------------------------------------
