@@ -10,10 +10,10 @@ It needs nothing but Python 3.11+. It creates .venv, installs the pinned require
   test   ruff (lint and format), mypy, the layers (import-linter's contracts in
          pyproject.toml), the migrations check, the pytest suite in parallel,
          then the API contract suite (tests/contract: schemathesis over the whole schema);
-         the browser tests (tests/browser) drive Debian's Chromium, so when it or the
-         Chinese font for screenshots (fonts-wqy-microhei) is missing, test installs them
-         first with apt-get (through sudo when not root);
-  bench  the performance figures, as `BENCH <name> <value> <unit>` lines.
+         the browser tests (tests/browser) drive Debian's Chromium, and the evidence
+         checks' labelled set is drawn in a Chinese font (fonts-wqy-microhei), so when
+         either is missing, test installs it first with apt-get (through sudo when not root);
+  bench  the performance figures, as `BENCH <name> <value> <unit>` lines (the font too).
 
 Extra arguments after `test` go to pytest, for example `python3 dev.py test -k portal`.
 """
@@ -105,7 +105,19 @@ def cmd_up() -> None:
     celery = str(BIN / "celery")
     processes = {
         "web": [str(PYTHON), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        "worker": [celery, "-A", "agency", "worker", "--loglevel", "info", "--concurrency", "2"],
+        # One worker for both queues here; production runs the evidence checks' OCR on a worker of its own.
+        "worker": [
+            celery,
+            "-A",
+            "agency",
+            "worker",
+            "-Q",
+            "celery,evidence-checks",
+            "--loglevel",
+            "info",
+            "--concurrency",
+            "2",
+        ],
         "beat": [celery, "-A", "agency", "beat", "--loglevel", "info"],
     }
     install_stop_handlers()
@@ -191,25 +203,34 @@ def apt_get(*args: str) -> bool:
     return subprocess.run(command, cwd=ROOT, check=False).returncode == 0
 
 
-def ensure_browser() -> None:
-    """Install Debian's Chromium and the CJK font for the browser tests when either is missing.
-
-    apt-get update runs only when the install fails (stale or empty package lists).
-    """
-    missing = []
-    if not (Path(BROWSER_EXECUTABLE).exists() or shutil.which("chromium")):
-        missing.append(BROWSER_PACKAGE)
-    if shutil.which("dpkg") and not debian_package_installed(CJK_FONT_PACKAGE):
-        missing.append(CJK_FONT_PACKAGE)
+def apt_install(packages: list[str], purpose: str) -> None:
+    """Install Debian packages that are missing; apt-get update runs only when the install fails (stale lists)."""
+    missing = [name for name in packages if not debian_package_installed(name)]
     if not missing:
         return
     if not shutil.which("apt-get"):
-        print(f"browser tests: install {' and '.join(missing)} (no apt-get here to do it).", flush=True)
+        print(f"{purpose}: install {' and '.join(missing)} (no apt-get here to do it).", flush=True)
         return
-    print(f"browser tests: installing {' and '.join(missing)} ...", flush=True)
+    print(f"{purpose}: installing {' and '.join(missing)} ...", flush=True)
     install = ["install", "-y", "--no-install-recommends", *missing]
     if not apt_get(*install) and not (apt_get("update") and apt_get(*install)):
-        sys.exit(f"Could not install {' '.join(missing)} for the browser tests (tests/browser).")
+        sys.exit(f"Could not install {' '.join(missing)} for {purpose}.")
+
+
+def ensure_cjk_font() -> None:
+    """The Chinese font the evidence checks' labelled set is drawn with (tests/evidence/labelled.py, bench)."""
+    if shutil.which("dpkg"):
+        apt_install([CJK_FONT_PACKAGE], "the labelled evidence set")
+
+
+def ensure_browser() -> None:
+    """Install Debian's Chromium and the CJK font for the browser tests when either is missing."""
+    if not shutil.which("dpkg"):
+        return
+    packages = [CJK_FONT_PACKAGE]
+    if not (Path(BROWSER_EXECUTABLE).exists() or shutil.which("chromium")):
+        packages.append(BROWSER_PACKAGE)
+    apt_install(packages, "the browser tests (tests/browser)")
 
 
 def cmd_test(pytest_args: list[str]) -> None:
@@ -224,6 +245,7 @@ def cmd_test(pytest_args: list[str]) -> None:
     # test database, and those rows must never meet the unit tests' exact counts.
     parallel = ["-n", os.environ.get("PYTEST_WORKERS", "auto")]
     paths = [arg for arg in pytest_args if not arg.startswith("-") and Path(ROOT, arg.split("::")[0]).exists()]
+    ensure_cjk_font()
     if runs_browser_tests(paths):
         ensure_browser()
     contract = [path for path in paths if Path(path).parts[:2] == ("tests", "contract")]
@@ -237,6 +259,7 @@ def cmd_test(pytest_args: list[str]) -> None:
 
 
 def cmd_bench() -> None:
+    ensure_cjk_font()
     run(str(PYTHON), "-m", "bench.run")
 
 

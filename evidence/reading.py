@@ -1,7 +1,8 @@
 """Read the text of an evidence file: a chat export's text, a PDF's text layer, and OCR for the rest.
 
 - Chat exports (text/plain, text/csv) are decoded: by their byte-order mark (UTF-8,
-  UTF-16), else as UTF-8, else as GB18030 (which also reads GBK and GB2312).
+  UTF-16), else by the charset the upload found (evidence.uploads.text_charset), else as
+  UTF-8, else as GB18030 (which also reads GBK and GB2312).
 - PDFs: each page's text layer through PDFium (pypdfium2); a page without one (a scan) is
   rendered at ``OCR_DPI`` and read by OCR. At most EVIDENCE_CHECK_MAX_PAGES pages are
   read; the reading says how many there were.
@@ -62,16 +63,20 @@ class Reading:
 def read_file(file: IO[bytes], content_type: str) -> Reading:
     """Read one stored evidence file; a file that cannot be read gives a reading with an error."""
     data = file.read()
+    # What evidence.uploads found the bytes to be: "text/plain; charset=gb18030", "image/png".
+    media_type, _sep, parameters = content_type.partition(";")
+    media_type = media_type.strip()
+    charset = parameters.strip().removeprefix("charset=") or None
     try:
-        if content_type in TEXT_TYPES:
-            return Reading(ReadMethod.TEXT, [decode_text(data).splitlines()], 1)
-        if content_type == "application/pdf":
+        if media_type in TEXT_TYPES:
+            return Reading(ReadMethod.TEXT, [decode_text(data, charset).splitlines()], 1)
+        if media_type == "application/pdf":
             return read_pdf(data)
-        if content_type in IMAGE_TYPES:
+        if media_type in IMAGE_TYPES:
             return Reading(ReadMethod.OCR, [ocr_image(open_image(data))], 1)
     except Unreadable as exc:
         return Reading(ReadMethod.NONE, error=str(exc))
-    return Reading(ReadMethod.NONE, error=f"no text can be read from {content_type}")
+    return Reading(ReadMethod.NONE, error=f"no text can be read from {media_type}")
 
 
 # --- Text ------------------------------------------------------------------------------------------
@@ -79,14 +84,16 @@ def read_file(file: IO[bytes], content_type: str) -> Reading:
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-def decode_text(data: bytes) -> str:
+def decode_text(data: bytes, charset: str | None = None) -> str:
+    """The text of a chat export: by its byte-order mark, else the charset its upload found, else UTF-8 or GB18030."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace")
-    head = data[:4096]
-    if head.count(0) > len(head) // 4:  # UTF-16 without a byte-order mark: every other byte is zero
-        zeros_at_odd = head[1::2].count(0) >= head[0::2].count(0)
-        return data.decode("utf-16-le" if zeros_at_odd else "utf-16-be", errors="replace")
+    if charset:
+        try:
+            return data.decode(charset, errors="replace")
+        except LookupError:
+            pass  # a charset Python does not know: guess as below
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
