@@ -124,7 +124,9 @@ def read_pdf(data: bytes) -> Reading:
                     pages.append([line.strip() for line in text.splitlines()])
                     methods.add(ReadMethod.TEXT_LAYER)
                     continue
-                image = page.render(scale=OCR_DPI / 72).to_pil()
+                # At OCR_DPI, but never larger than MAX_SIDE pixels (a poster-sized page is no bomb).
+                scale = min(OCR_DPI / 72, MAX_SIDE / max(*page.get_size(), 1))
+                image = page.render(scale=scale).to_pil()
                 pages.append(ocr_image(image))
                 methods.add(ReadMethod.OCR)
             finally:
@@ -145,7 +147,7 @@ def open_image(data: bytes) -> Any:
         opened = Image.open(io.BytesIO(data))
         opened.seek(0)  # the first frame of an animation
         image = (ImageOps.exif_transpose(opened) or opened).convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
         raise Unreadable(f"the image cannot be decoded ({exc})") from exc
     if max(image.size) > MAX_SIDE:
         image.thumbnail((MAX_SIDE, MAX_SIDE))

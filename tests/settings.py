@@ -16,6 +16,9 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Evidence files go to a throwaway folder per test process, never into var/.
 EVIDENCE_ROOT = Path(tempfile.mkdtemp(prefix="agency-evidence-tests-"))
 
+# One OCR thread per test process: pytest-xdist runs a process per core already.
+EVIDENCE_OCR_THREADS = 1
+
 # The webhook tests' receiver (pytest-httpserver) listens on plain http on 127.0.0.1.
 WEBHOOK_ALLOW_PRIVATE_URLS = True
 

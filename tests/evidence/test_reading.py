@@ -172,3 +172,20 @@ def test_a_file_that_cannot_be_read_says_why(data, content_type, reason):
 def test_the_text_keeps_pages_and_lines():
     result = reading.Reading(ReadMethod.TEXT_LAYER, [["a", "b"], ["c"]], 2)
     assert result.text == "a\nb\fc"
+
+
+def test_an_image_of_too_many_pixels_is_not_decoded(monkeypatch):
+    from PIL import Image as PILImage
+
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 1000)  # an error past twice this
+    result = read(encoded(Image.new("RGB", (100, 100), "white")), "image/png")
+    assert result.error.startswith("the image cannot be decoded")
+
+
+def test_a_huge_pdf_page_is_rendered_no_larger_than_the_limit(monkeypatch):
+    poster = io.BytesIO()
+    Image.new("RGB", (400, 300), "white").save(poster, "PDF", resolution=2)  # 200 x 150 inches
+    sizes = []
+    monkeypatch.setattr(reading, "ocr_image", lambda image: sizes.append(image.size) or [])
+    read(poster.getvalue(), "application/pdf")
+    assert max(sizes[0]) <= reading.MAX_SIDE
