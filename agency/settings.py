@@ -372,6 +372,15 @@ SPECTACULAR_SETTINGS = {
         # The system's reasons: history (reason_code) and deadlines (closing_reason_code) share one enum.
         "ReasonCodeEnum": "cases.reasons.ReasonCode",
         "EvidenceBatchStatusEnum": "evidence.models.BatchStatus",
+        # Evidence checks: an item's outcome and each finding's result share their field names with the
+        # case's outcome and an order's result, which keep the names they had.
+        "OutcomeEnum": "cases.models.Outcome",
+        "ResultEnum": "cases.models.OrderResult",
+        "CheckNameEnum": "evidence.models.CheckName",
+        "CheckOutcomeEnum": "evidence.models.CheckOutcome",
+        "CheckStateEnum": "evidence.models.CheckState",
+        "FindingResultEnum": "evidence.models.FindingResult",
+        "ReadMethodEnum": "evidence.models.ReadMethod",
     },
 }
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +34,7 @@ from cases.permissions import ASSIGNABLE_ROLES, ASSIGNERS, CASE_EDITORS, CASE_WO
 from cases.selectors import case_for_actor
 from casework import assignment
 from casework.transitions import case_transition, transitions_for
+from evidence.checks import checks_recheck_orders
 from evidence.deadlines import chat_evidence_sync
 from workflows import deadlines
 
@@ -364,6 +365,59 @@ def rule_profile_update(*, profile_id: int, actor: User, changes: Mapping[str, A
     return profile
 
 
+# What the merchant supplies about an order, which staff may correct while the case is open.
+# The rest (the platform's order id, time, amount) is the notice's, recorded as the platform gave it.
+ORDER_CORRECTABLE_FIELDS = ("courier", "tracking_number", "buyer_handle")
+
+
+@transaction.atomic
+def flagged_order_update(*, case_id: int, order_id: int, actor: User, changes: Mapping[str, Any]) -> FlaggedOrder:
+    """Correct an order's courier, tracking number or buyer handle while the case is open.
+
+    These are what the merchant supplies, and they can be wrong or change (a parcel sent
+    again under a new tracking number). The platform's order id, order time and amount
+    stay as the notice gave them: they cannot be changed here. The same people who add
+    orders may correct them (``flagged_orders_add``), on any open case (409 once it is
+    finished); each value must fit the model's field. One history row (details updated)
+    names the order and keeps the old and new values; the order's evidence is compared
+    with it again (evidence.checks), in the same transaction, so no item keeps a finding
+    against a value that is gone.
+    """
+    require_role(actor, CASE_EDITORS)
+    case = _visible_case(actor, case_id, for_update=True)
+    order = FlaggedOrder.objects.select_for_update().filter(case_id=case.pk, pk=order_id).first()
+    if order is None:
+        raise NotFound()
+    if case.state not in OPEN_STATES:
+        raise InvalidState(_("The orders of a finished case cannot be changed."), details={"state": case.state})
+    problems: dict[str, list[str]] = {
+        name: [_("This field cannot be changed.")] for name in sorted(set(changes) - set(ORDER_CORRECTABLE_FIELDS))
+    }
+    for name in ORDER_CORRECTABLE_FIELDS:
+        if name in changes:
+            try:
+                cast("models.Field[Any, Any]", FlaggedOrder._meta.get_field(name)).clean(changes[name], order)
+            except ValidationError as exc:
+                problems[name] = list(exc.messages)
+    if problems:
+        raise InvalidInput(details={"fields": problems})
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for name in ORDER_CORRECTABLE_FIELDS:
+        if name in changes and changes[name] != getattr(order, name):
+            old[name], new[name] = getattr(order, name), changes[name]
+            setattr(order, name, changes[name])
+    if not new:
+        return order
+    order.save(update_fields=list(new))
+    named = {"order": order.pk, "platform_order_id": order.platform_order_id}
+    record_case_event(
+        case=case, actor=actor, kind=EventKind.DETAILS_UPDATED, old_value={**named, **old}, new_value={**named, **new}
+    )
+    checks_recheck_orders([order.pk])
+    return order
+
+
 # An order may leave or rejoin the appeal while the appeal is being prepared, not while
 # the platform is reviewing it; after an outcome it may change before a second appeal.
 EXCLUSION_STATES = (CaseState.INTAKE, CaseState.ASSESSMENT, CaseState.EVIDENCE, CaseState.RESOLVED)
@@ -416,6 +470,7 @@ __all__ = [
     "case_transition",
     "case_update_details",
     "flagged_order_set_excluded",
+    "flagged_order_update",
     "flagged_orders_add",
     "transitions_for",
 ]

@@ -1,4 +1,6 @@
-"""Admin for evidence: read-only, because uploads, reviews and requests write the case history."""
+"""Admin for evidence: read-only, because uploads, reviews and requests write the case history; the checks are
+the worker's to write. The reference data administrators keep (kind keywords, check rules) is edited through
+the same services as the API."""
 
 from __future__ import annotations
 
@@ -9,8 +11,17 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from cases.admin import ReadOnlyAdmin
-from evidence import keywords
-from evidence.models import EvidenceBatch, EvidenceItem, EvidenceRequest, EvidenceRequestItem, KindKeywords
+from evidence import checks, keywords
+from evidence.models import (
+    EvidenceBatch,
+    EvidenceCheck,
+    EvidenceCheckRule,
+    EvidenceFinding,
+    EvidenceItem,
+    EvidenceRequest,
+    EvidenceRequestItem,
+    KindKeywords,
+)
 
 
 @admin.register(EvidenceItem)
@@ -83,3 +94,69 @@ class KindKeywordsAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: KindKeywords, form: Any, change: bool) -> None:
         keywords.kind_keywords_update(kind=obj.kind, actor=request.user, words=obj.keywords)  # type: ignore[arg-type]
+
+
+class EvidenceFindingInline(admin.TabularInline):
+    model = EvidenceFinding
+    extra = 0
+    can_delete = False
+    fields = ("name", "result", "expected", "found", "snippet", "page", "line")
+    readonly_fields = fields
+    max_num = 0
+
+
+@admin.register(EvidenceCheck)
+class EvidenceCheckAdmin(ReadOnlyAdmin):
+    """What reading each file found; written only by the check worker (evidence.checks)."""
+
+    list_display = ("id", "item", "state", "outcome", "method", "pages_read", "attempts", "checked_at")
+    list_filter = ("state", "outcome", "method")
+    search_fields = ("item__case__reference", "item__order__platform_order_id")
+    list_select_related = ("item",)
+    exclude = ("lease_token",)
+    inlines = (EvidenceFindingInline,)
+
+
+@admin.register(EvidenceFinding)
+class EvidenceFindingAdmin(ReadOnlyAdmin):
+    list_display = ("id", "evidence_check", "name", "result", "expected", "found", "page", "line")
+    list_filter = ("name", "result")
+    list_select_related = ("evidence_check",)
+
+
+class EvidenceCheckRuleForm(forms.ModelForm):
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        problems = checks.rule_problems(cleaned.get("groups"), cleaned.get("window_hours"))
+        for name, messages in problems.items():
+            if name not in self.errors:  # a value the form could not read has its message already
+                self.add_error(name, messages)
+        return cleaned
+
+
+@admin.register(EvidenceCheckRule)
+class EvidenceCheckRuleAdmin(admin.ModelAdmin):
+    """How each kind is compared with its order: reference data administrators keep, as the API does.
+
+    Saved through ``rule_update``, so a change has the kind's items compared again. Kinds
+    without a rule get one through the API (PUT /api/v1/evidence-check-rules/{kind}/).
+    """
+
+    form = EvidenceCheckRuleForm
+    list_display = ("kind", "groups", "window_hours", "updated_at", "updated_by")
+    readonly_fields = ("kind", "updated_at", "updated_by")
+    fields = ("kind", "groups", "window_hours", "updated_at", "updated_by")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: EvidenceCheckRule, form: Any, change: bool) -> None:
+        checks.rule_update(
+            actor=request.user,  # type: ignore[arg-type]
+            kind=obj.kind,
+            groups=obj.groups,
+            window_hours=obj.window_hours,
+        )

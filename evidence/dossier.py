@@ -2,10 +2,15 @@
 
 Layout of the archive (every path is built here, never taken from a user's file name):
 
-    index.html                    the case at a glance, with links to every file
+    index.html                    the case at a glance, with links to every file, each marked
+                                  when checking it against its order found they agree
     index.csv                     one row per flagged order, with the paths of its files by kind
-    manifest.csv                  path, evidence item id, order id, kind, size and SHA-256 of
-                                  every other file in the archive
+    manifest.csv                  path, evidence item id, order id, kind, size, SHA-256 and
+                                  "checked" (the same mark) of every other file in the archive
+
+The dossier goes to the platform's reviewer, so it says of the checks (evidence.checks) only
+what supports the appeal: a file whose every check matched its order is marked checked.
+Other outcomes (a mismatch, a file not read) are the agency's business, in the staff API.
     case/<kind>[-n].<ext>         case-level evidence (for example a competitor's brushing)
     orders/<order>/<kind>[-n].<ext>
                                   the evidence of one order in the appeal
@@ -40,7 +45,7 @@ from zipstream import ZipStream  # type: ignore[import-untyped]
 from agency.errors import InvalidState, NotFound
 from cases.kinds import EvidenceKind
 from cases.models import AppealAttempt, Case, FlaggedOrder, GoodsType
-from evidence.models import EvidenceItem, ReviewState
+from evidence.models import CheckOutcome, CheckState, EvidenceItem, ReviewState
 
 logger = logging.getLogger(__name__)
 
@@ -153,8 +158,14 @@ def dossier_contents(*, case: Case, attempt_number: int | None = None) -> Dossie
     orders = list(FlaggedOrder.objects.filter(case_id=case.pk).order_by("order_time", "id"))
     orders_by_id = {order.pk: order for order in orders}
     # Fetched for the whole case and picked in Python: an IN list of tens of thousands of
-    # ids would exceed SQLite's limit on query parameters.
-    items_of_case = EvidenceItem.objects.filter(case_id=case.pk).order_by("uploaded_at", "id")
+    # ids would exceed SQLite's limit on query parameters. Each item's check comes along
+    # (for the index), without the text read from the file.
+    items_of_case = (
+        EvidenceItem.objects.filter(case_id=case.pk)
+        .select_related("evidence_check")
+        .defer("evidence_check__text")
+        .order_by("uploaded_at", "id")
+    )
 
     if attempt is None:
         candidates = items_of_case.active().filter(review_state=ReviewState.ACCEPTED)
@@ -301,6 +312,12 @@ def stored_file_chunks(item: EvidenceItem) -> Iterator[bytes]:
         raise DossierIntegrityError(f"evidence item {item.pk} no longer matches its recorded SHA-256")
 
 
+def checked_and_matching(item: EvidenceItem) -> bool:
+    """Whether the item's check is done and every check matched its order (the dossier's mark)."""
+    check = getattr(item, "evidence_check", None)
+    return check is not None and check.state == CheckState.DONE and check.outcome == CheckOutcome.MATCH
+
+
 def platform_time(value: datetime | None) -> str:
     return timezone.localtime(value, PLATFORM_TIME_ZONE).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
@@ -370,12 +387,13 @@ def render_manifest_csv(contents: DossierContents, index_files: dict[str, bytes]
 
     Evidence files carry the hash recorded at upload; ``stored_file_chunks`` checks the
     bytes against it while they stream, so the manifest cannot describe other bytes.
+    ``checked`` is "match" when every check of the file matched its order, else blank.
     """
     rows: list[list[object]] = [
-        ["path", "evidence_item_id", "order_id", "kind", "size", "sha256", "original_name", "uploaded_at"]
+        ["path", "evidence_item_id", "order_id", "kind", "size", "sha256", "original_name", "uploaded_at", "checked"]
     ]
     for path, data in index_files.items():
-        rows.append([path, "", "", "", len(data), hashlib.sha256(data).hexdigest(), "", ""])
+        rows.append([path, "", "", "", len(data), hashlib.sha256(data).hexdigest(), "", "", ""])
     order_ids = {entry.order.pk: entry.order.platform_order_id for entry in contents.orders}
     for dossier_file in contents.files:
         item = dossier_file.item
@@ -389,6 +407,7 @@ def render_manifest_csv(contents: DossierContents, index_files: dict[str, bytes]
                 item.sha256,
                 item.original_name,
                 platform_time(item.uploaded_at),
+                CheckOutcome.MATCH if checked_and_matching(item) else "",
             ]
         )
     return _csv_bytes(rows)
@@ -398,7 +417,7 @@ _STYLE = (
     "body{font-family:system-ui,'PingFang SC','Microsoft YaHei',sans-serif;margin:2em;color:#222}"
     "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;"
     "text-align:left;vertical-align:top}th{background:#f3f3f3}tr.excluded{color:#888}"
-    "ul.files{margin:0;padding-left:1.2em}.muted{color:#888}"
+    "ul.files{margin:0;padding-left:1.2em}.muted{color:#888}.checked{color:#17692f}"
 )
 
 
@@ -413,8 +432,19 @@ def _file_links(files: list[DossierFile]) -> SafeString:
         '<ul class="files">{}</ul>',
         format_html_join(
             "",
-            '<li>{}: <a href="{}" title="{}">{}</a></li>',
-            ((_kind_label(f.item.kind), quote(f.path), f.item.original_name, f.path.rsplit("/", 1)[-1]) for f in files),
+            '<li>{}: <a href="{}" title="{}">{}</a>{}</li>',
+            (
+                (
+                    _kind_label(f.item.kind),
+                    quote(f.path),
+                    f.item.original_name,
+                    f.path.rsplit("/", 1)[-1],
+                    format_html(' <span class="checked">{}</span>', _("✓ checked: agrees with the order"))
+                    if checked_and_matching(f.item)
+                    else "",
+                )
+                for f in files
+            ),
         ),
     )
 

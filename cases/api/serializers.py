@@ -29,6 +29,7 @@ from cases.models import (
 from cases.reasons import ReasonCode, event_reason, reason_code_or_none
 from casework import transitions as case_transitions
 from evidence.rules import chat_evidence_status, evidence_summary
+from evidence.selectors import check_counts
 
 
 class UserRefSerializer(serializers.ModelSerializer[User]):
@@ -133,6 +134,21 @@ class FlaggedOrderInputSerializer(serializers.Serializer[dict[str, Any]]):
     tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
+class FlaggedOrderUpdateSerializer(serializers.Serializer[dict[str, Any]]):
+    """What the merchant supplied about an order, corrected; the notice's order id, time and amount cannot be."""
+
+    courier = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    buyer_handle = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A field that cannot be changed is refused by name, not silently ignored.
+        fixed = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if fixed:
+            raise serializers.ValidationError({name: [_("This field cannot be changed.")] for name in fixed})
+        return attrs
+
+
 class FlaggedOrderBulkSerializer(serializers.Serializer[dict[str, Any]]):
     orders = FlaggedOrderInputSerializer(many=True, allow_empty=False)
 
@@ -226,6 +242,22 @@ class ChatEvidenceStatusSerializer(serializers.Serializer[dict[str, Any]]):
     orders_past_deadline = serializers.IntegerField(help_text="Orders without chat evidence past their deadline.")
 
 
+class CaseCheckCountsSerializer(serializers.Serializer[dict[str, int]]):
+    """Where the checks of the case's active items stand (evidence.selectors.check_counts)."""
+
+    orders_contradicted = serializers.IntegerField(
+        help_text="Orders with at least one active item whose check found it contradicts the order."
+    )
+    items_mismatch = serializers.IntegerField(help_text="Active items that contradict their order.")
+    items_unreadable = serializers.IntegerField(help_text="Active items whose file could not be read.")
+    items_not_found = serializers.IntegerField(help_text="Active items in which the order's details were not found.")
+    items_match = serializers.IntegerField(help_text="Active items whose checks match their order.")
+    items_unchecked = serializers.IntegerField(
+        help_text="Active items no check applies to (case-level items, kinds without a rule)."
+    )
+    items_pending = serializers.IntegerField(help_text="Active items waiting to be checked (or checked again).")
+
+
 class CaseEvidenceSerializer(serializers.Serializer[dict[str, Any]]):
     orders_total = serializers.IntegerField()
     orders_complete = serializers.IntegerField()
@@ -235,6 +267,7 @@ class CaseEvidenceSerializer(serializers.Serializer[dict[str, Any]]):
         child=serializers.IntegerField(), help_text="Evidence kind -> how many orders in the appeal lack it."
     )
     chat_evidence = ChatEvidenceStatusSerializer()
+    checks = CaseCheckCountsSerializer()
 
 
 class RuleProfileRefSerializer(serializers.ModelSerializer[PlatformRuleProfile]):
@@ -269,6 +302,7 @@ class CaseDetailSerializer(CaseListSerializer):
         snapshot = getattr(case, "evidence_read", None)
         summary = (snapshot.summary if snapshot is not None else evidence_summary(case)).as_dict()
         summary["chat_evidence"] = chat_evidence_status(case)
+        summary["checks"] = check_counts(case=case)
         return CaseEvidenceSerializer(summary).data
 
 

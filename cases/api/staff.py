@@ -257,6 +257,29 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         )
         return Response(s.FlaggedOrderSerializer(order).data)
 
+    @extend_schema(
+        request=s.FlaggedOrderUpdateSerializer,
+        responses={
+            200: s.FlaggedOrderSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="invalid_state: the case is finished."),
+        },
+    )
+    @action(detail=True, methods=["patch"], url_path=r"orders/(?P<order_id>[0-9]{1,18})", filter_backends=[])
+    def order_update(self, request: Request, pk: str, order_id: str) -> Response:
+        """Correct an order's courier, tracking number or buyer handle while the case is open.
+
+        These are what the merchant supplied; the order's evidence is checked again against
+        the new values. The platform's order id, order time and amount stay as the notice
+        gave them (400 naming the field). The roles that add orders; one history row.
+        """
+        case = self._case()
+        data = s.FlaggedOrderUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.flagged_order_update(
+            case_id=case.pk, order_id=int(order_id), actor=current_user(request), changes=data.validated_data
+        )
+        return Response(s.FlaggedOrderSerializer(order).data)
+
     @extend_schema(request=s.ExclusionInputSerializer, responses={200: s.FlaggedOrderSerializer, **CONFLICT_RESPONSES})
     @action(detail=True, methods=["post"], url_path=r"orders/(?P<order_id>[0-9]{1,18})/exclude", filter_backends=[])
     def order_exclude(self, request: Request, pk: str, order_id: str) -> Response:

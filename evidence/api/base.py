@@ -1,9 +1,10 @@
 """What the staff and the portal evidence endpoints share.
 
 The schema pieces of uploads and downloads, the negotiation that never answers 406 to a
-download, the upload handler, and the two viewset bases: a case's evidence (list, upload)
-and one item (read, download, remove). Each audience's viewset says whose view of the case
-it is (the selector), how an item is shown (the serializer) and documents its operations.
+download, the upload handler, the answer with the text read from a file, and the two
+viewset bases: a case's evidence (list, upload) and one item (read, download, text,
+remove). Each audience's viewset says whose view of the case it is (the selector), how an
+item is shown (the serializer) and documents its operations.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from agency.api.schema import ErrorSerializer
 from cases.models import Case
 from evidence import services
 from evidence.api.filters import EvidenceFilter
-from evidence.api.serializers import EvidenceUploadInputSerializer, RequestListQuerySerializer
-from evidence.models import EvidenceItem
+from evidence.api.serializers import EvidenceTextSerializer, EvidenceUploadInputSerializer, RequestListQuerySerializer
+from evidence.models import EvidenceCheck, EvidenceItem
 from evidence.uploads import SERVED_MEDIA_TYPES, install_upload_handler
 
 CASE_ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The case's id.")
@@ -126,8 +127,15 @@ class CaseEvidenceBase(viewsets.GenericViewSet[Any]):
         )
 
 
+def text_response(reading: EvidenceCheck | None) -> Response:
+    """The text read from an item's file (``EvidenceTextSerializer``); kept out of shared caches like the file."""
+    response = Response(EvidenceTextSerializer(reading if reading is not None else EvidenceCheck()).data)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 class EvidenceItemBase(viewsets.GenericViewSet[Any]):
-    # One evidence item (retrieve, download, remove), for staff or for the client.
+    # One evidence item (retrieve, download, text, remove), for staff or for the client.
 
     # Ids are positive bigints; anything else is a 404 from the router, not a 500 later.
     lookup_value_regex = r"[0-9]{1,18}"

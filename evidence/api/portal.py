@@ -1,5 +1,6 @@
-"""Client portal evidence: the client's view of a case's evidence, uploads, downloads and removal of the
-client's own evidence, and what the agency has asked the client for (evidence requests)."""
+"""Client portal evidence: the client's view of a case's evidence, uploads, downloads (and the text read
+from a file) and removal of the client's own evidence, and what the agency has asked the client for
+(evidence requests)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from evidence.api.base import (
     CaseEvidenceBase,
     EvidenceItemBase,
     filtered_requests,
+    text_response,
 )
 from evidence.downloads import evidence_file_response
 from evidence.models import EvidenceItem
@@ -77,6 +79,16 @@ class PortalEvidenceViewSet(EvidenceItemBase):
     def download(self, request: Request, pk: str) -> FileResponse:
         """The file itself."""
         return evidence_file_response(self._item())
+
+    @extend_schema(responses={200: s.EvidenceTextSerializer})
+    @action(detail=True, methods=["get"])
+    def text(self, request: Request, pk: str) -> Response:
+        """The text read from the file, as JSON (method, pages, the text, and the text as pages of lines).
+
+        `text` separates pages by a form feed and lines by a newline. Until the file is
+        read, method is blank, read_at null and the text empty.
+        """
+        return text_response(selectors.evidence_text(item=self._item()))
 
     @extend_schema(
         request=s.PortalRemoveInputSerializer, responses={200: s.PortalEvidenceItemSerializer, **CONFLICT_RESPONSES}

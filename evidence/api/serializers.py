@@ -1,8 +1,10 @@
 """Serializers of the evidence API.
 
-The upload, review and removal inputs and the item as staff see it; the item as the client
-sees it in the portal (no staff identities or internal notes); evidence requests, as staff
-see them and as the client does (no staff names, no internal reasons).
+The upload, review and removal inputs and the item as staff see it, with its check (what
+reading the file found and how it compares with the order); the item as the client sees it
+in the portal (no staff identities, internal notes or checks); the text read from a file,
+for both; evidence requests, as staff see them and as the client does (no staff names, no
+internal reasons); the bulk acceptance of items whose checks match.
 """
 
 from __future__ import annotations
@@ -16,7 +18,19 @@ from rest_framework import serializers
 from agency.api.fields import DueMomentField
 from cases.api.serializers import UserRefSerializer
 from cases.kinds import EvidenceKind
-from evidence.models import EvidenceItem, EvidenceRequest, EvidenceRequestItem, RequestStatus, ReviewState, UploadSource
+from evidence.comparing import Text
+from evidence.models import (
+    CheckOutcome,
+    EvidenceCheck,
+    EvidenceFinding,
+    EvidenceItem,
+    EvidenceRequest,
+    EvidenceRequestItem,
+    ReadMethod,
+    RequestStatus,
+    ReviewState,
+    UploadSource,
+)
 from evidence.services import ReviewDecision
 
 # Primary keys are 64-bit; a larger number is a bad id, not a database error.
@@ -79,6 +93,65 @@ class OrderRefSerializer(serializers.Serializer[Any]):
     platform_order_id = serializers.CharField()
 
 
+class EvidenceFindingSerializer(serializers.ModelSerializer[EvidenceFinding]):
+    name_display = serializers.CharField(source="get_name_display", read_only=True)
+    result_display = serializers.CharField(source="get_result_display", read_only=True)
+
+    class Meta:
+        model = EvidenceFinding
+        fields = ["name", "name_display", "result", "result_display", "expected", "found", "snippet", "page", "line"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "expected": {"help_text": "What the order says."},
+            "found": {"help_text": "What the file says, where it says something (blank when nothing was found)."},
+            "snippet": {"help_text": "The line of the file it was found in."},
+            "page": {"help_text": "The page it was found on, counted from 1."},
+            "line": {"help_text": "The line on that page, counted from 1."},
+        }
+
+
+class EvidenceCheckSerializer(serializers.ModelSerializer[EvidenceCheck]):
+    """What reading the file found and how it compares with the item's order (staff only)."""
+
+    # Blank until the first comparison, and the method until the file is read: the schema's enums say so.
+    outcome = serializers.ChoiceField(
+        choices=CheckOutcome.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The last comparison with the order; blank before the first. While the state is queued "
+        "again it is the previous one.",
+    )
+    outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
+    method = serializers.ChoiceField(
+        choices=ReadMethod.choices, allow_blank=True, read_only=True, help_text="How the file was read."
+    )
+    findings = EvidenceFindingSerializer(many=True, read_only=True)
+    text_url = serializers.SerializerMethodField(help_text="The text read from the file.")
+
+    class Meta:
+        model = EvidenceCheck
+        fields = [
+            "state",
+            "outcome",
+            "outcome_display",
+            "method",
+            "read_at",
+            "checked_at",
+            "pages_read",
+            "pages_total",
+            "read_error",
+            "findings",
+            "text_url",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "state": {"help_text": "queued: waiting to be checked (also again, after its order or rule changed)."}
+        }
+
+    def get_text_url(self, check: EvidenceCheck) -> str:
+        return reverse("evidence-text", kwargs={"pk": check.item_id})
+
+
 class EvidenceItemSerializer(serializers.ModelSerializer[EvidenceItem]):
     order = OrderRefSerializer(read_only=True, allow_null=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
@@ -94,6 +167,10 @@ class EvidenceItemSerializer(serializers.ModelSerializer[EvidenceItem]):
         source="is_active", read_only=True, help_text="Counts now: neither removed nor superseded."
     )
     download_url = serializers.SerializerMethodField()
+    check = serializers.SerializerMethodField(
+        help_text="What reading the file found, and how it compares with the order; null for an item without a "
+        "check (every stored file gets one, so hardly ever)."
+    )
 
     class Meta:
         model = EvidenceItem
@@ -126,6 +203,7 @@ class EvidenceItemSerializer(serializers.ModelSerializer[EvidenceItem]):
             "removed_by",
             "removal_reason",
             "download_url",
+            "check",
         ]
         read_only_fields = fields
 
@@ -137,6 +215,12 @@ class EvidenceItemSerializer(serializers.ModelSerializer[EvidenceItem]):
 
     def get_download_url(self, item: EvidenceItem) -> str:
         return reverse("evidence-download", kwargs={"pk": item.pk})
+
+    @extend_schema_field(EvidenceCheckSerializer(allow_null=True))
+    def get_check(self, item: EvidenceItem) -> dict[str, Any] | None:
+        # Loaded with the item (evidence.selectors); an item without a check row has none to show.
+        check = getattr(item, "evidence_check", None)
+        return EvidenceCheckSerializer(check).data if check is not None else None
 
 
 # --- The client's view of an item (portal) --------------------------------------------------
@@ -210,6 +294,49 @@ class PortalEvidenceItemSerializer(serializers.ModelSerializer[EvidenceItem]):
 
 class PortalRemoveInputSerializer(serializers.Serializer[dict[str, Any]]):
     reason = serializers.CharField(max_length=5000, help_text="Why the file is taken back, for the case history.")
+
+
+# --- The text read from a file (staff and portal) ------------------------------------------------
+
+
+class EvidenceTextSerializer(serializers.ModelSerializer[EvidenceCheck]):
+    """The text read from a file, and how; nothing about how it compares with the order."""
+
+    method = serializers.ChoiceField(
+        choices=ReadMethod.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="How the file was read; blank while it has not been read yet.",
+    )
+    pages = serializers.SerializerMethodField(help_text="The same text as pages of lines.")
+
+    class Meta:
+        model = EvidenceCheck
+        fields = ["method", "pages_read", "pages_total", "read_at", "text", "pages"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "read_at": {"help_text": "When the file was read; null while it has not been read yet."},
+            "pages_total": {"help_text": "Pages in the file; only the first pages_read were read."},
+            "text": {"help_text": "Pages separated by a form feed (\\f), lines by a newline."},
+        }
+
+    @extend_schema_field(serializers.ListField(child=serializers.ListField(child=serializers.CharField())))
+    def get_pages(self, check: EvidenceCheck) -> list[list[str]]:
+        return Text.parse(check.text).pages
+
+
+# --- Accepting every item whose checks match ------------------------------------------------------
+
+
+class AcceptMatchingInputSerializer(serializers.Serializer[dict[str, Any]]):
+    kind = serializers.ChoiceField(
+        choices=EvidenceKind.choices, required=False, help_text="Only items of this kind; all kinds when left out."
+    )
+
+
+class AcceptMatchingResultSerializer(serializers.Serializer[dict[str, Any]]):
+    accepted = serializers.IntegerField(help_text="How many items were accepted.")
+    items = EvidenceItemSerializer(many=True, help_text="The items accepted, as they are now.")
 
 
 # --- Evidence requests: the staff view, and the client's ---------------------------------------

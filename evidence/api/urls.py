@@ -1,5 +1,5 @@
 """URL patterns under /api/v1/ (included by agency.urls): evidence items, evidence requests and the dossier,
-for staff and in the portal."""
+for staff and in the portal; the rules of the evidence checks."""
 
 from django.urls import URLPattern, URLResolver, include, path
 
@@ -12,6 +12,7 @@ from evidence.api.batches import (
     PortalCaseBatchesViewSet,
     PortalEvidenceBatchViewSet,
 )
+from evidence.api.checks import EvidenceCheckRuleViewSet
 from evidence.api.dossier import CaseDossierView
 from evidence.api.portal import (
     PortalCaseEvidenceRequestsView,
@@ -28,6 +29,7 @@ router.register("evidence", EvidenceViewSet, basename="evidence")
 router.register(r"cases/(?P<id>[0-9]{1,18})/evidence/bulk", CaseBatchesViewSet, basename="case-evidence-bulk")
 router.register("evidence-batches", EvidenceBatchViewSet, basename="evidence-batch")
 router.register("evidence-kind-keywords", KindKeywordsViewSet, basename="evidence-kind-keywords")
+router.register("evidence-check-rules", EvidenceCheckRuleViewSet, basename="evidence-check-rule")
 
 portal_router = api_router()
 portal_router.register(

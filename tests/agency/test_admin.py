@@ -1,4 +1,5 @@
-"""The Django admin: every model is registered and its pages load; case state is read-only.
+"""The Django admin: every model is registered and its pages load; case state and evidence checks are read-only,
+and the check rules are saved through their service.
 
 A project-wide check over every app's admin, so it lives under tests/agency/."""
 
@@ -8,9 +9,11 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from agency.accounts.models import Role
-from tests.factories import UserFactory
+from evidence.models import EvidenceCheck, EvidenceCheckRule, EvidenceFinding
+from tests.factories import UserFactory, evidence_item
 
 PROJECT_APPS = {"accounts", "organisations", "cases", "evidence", "workflows", "integrations", "billing", "recovery"}
 
@@ -63,3 +66,44 @@ def test_admin_is_closed_to_non_staff(client, alice):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_evidence_checks_are_read_only_in_admin(client, superuser, case_in, supervisor):
+    case = case_in("evidence", with_evidence=False)
+    item = evidence_item(case, order=case.flagged_orders.first(), kind="shipping_slip", uploaded_by=supervisor)
+    check = EvidenceCheck.objects.create(
+        item=item, state="done", outcome="mismatch", text="运单号 75312345678901", checked_at=timezone.now()
+    )
+    EvidenceFinding.objects.create(evidence_check=check, name="tracking_number", result="mismatch", found="7531")
+    client.force_login(superuser)
+
+    page = client.get(reverse("admin:evidence_evidencecheck_change", args=[check.pk]))
+    posted = client.post(reverse("admin:evidence_evidencecheck_change", args=[check.pk]), {"outcome": "match"})
+
+    assert page.status_code == 200
+    assert "75312345678901" in page.content.decode()
+    assert b'name="outcome"' not in page.content
+    assert posted.status_code == 403
+    check.refresh_from_db()
+    assert check.outcome == "mismatch"
+
+
+def test_a_check_rule_saved_in_admin_goes_through_the_service(client, case_in, supervisor):
+    administrator = UserFactory.create(username="root", role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
+    case = case_in("evidence", with_evidence=False)
+    item = evidence_item(case, order=case.flagged_orders.first(), kind="chat_log", uploaded_by=supervisor)
+    check = EvidenceCheck.objects.create(item=item, state="done", outcome="not_found")
+    rule = EvidenceCheckRule.objects.get(kind="chat_log")
+    client.force_login(administrator)
+    change = reverse("admin:evidence_evidencecheckrule_change", args=[rule.pk])
+
+    refused = client.post(change, {"groups": '[["order_id", "selfie"]]', "window_hours": "24"})
+    saved = client.post(change, {"groups": '[["order_id"]]', "window_hours": "24"})
+
+    assert refused.status_code == 200  # the form again, with the service's reason
+    assert "Unknown checks: selfie." in refused.content.decode()
+    assert saved.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.groups, rule.window_hours, rule.updated_by) == ([["order_id"]], 24, administrator)
+    check.refresh_from_db()
+    assert (check.state, check.generation) == ("queued", 2)

@@ -28,16 +28,17 @@ EVIDENCE_READ = re.compile(r'^SELECT "evidence_evidenceitem"\.')
 TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
 
 # transition, the state it starts from, its inputs, orders on the case, the most statements.
+# Each answer counts the case's evidence checks (evidence.selectors.check_counts) in one aggregate: one statement more.
 PINS: list[tuple[str, str, dict[str, Any], int, int]] = [
-    ("start_assessment", "intake", {}, 3, 21),
-    ("decline", "intake", {"reason": "The violation was genuine."}, 3, 16),
-    ("accept_case", "assessment", {}, 3, 21),
-    ("submit_appeal", "evidence", {}, 200, 20),
-    ("record_outcome", "submitted", {"outcome": "rejected"}, 3, 27),
-    ("reappeal", "resolved", {}, 3, 20),
-    ("start_recovery", "resolved", {}, 3, 28),
-    ("close", "resolved", {}, 3, 16),
-    ("withdraw", "evidence", {"reason": "The client settled with the platform."}, 3, 16),
+    ("start_assessment", "intake", {}, 3, 22),
+    ("decline", "intake", {"reason": "The violation was genuine."}, 3, 17),
+    ("accept_case", "assessment", {}, 3, 22),
+    ("submit_appeal", "evidence", {}, 200, 21),
+    ("record_outcome", "submitted", {"outcome": "rejected"}, 3, 28),
+    ("reappeal", "resolved", {}, 3, 21),
+    ("start_recovery", "resolved", {}, 3, 29),
+    ("close", "resolved", {}, 3, 17),
+    ("withdraw", "evidence", {"reason": "The client settled with the platform."}, 3, 17),
 ]
 
 

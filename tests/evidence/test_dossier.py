@@ -19,7 +19,7 @@ from agency.accounts.models import User
 from agency.organisations.models import Shop
 from cases.models import AppealAttempt, Case, FlaggedOrder
 from evidence.dossier import DossierIntegrityError, safe_name
-from evidence.models import EvidenceItem
+from evidence.models import EvidenceCheck, EvidenceItem
 from tests.evidence.samples import tamper
 from tests.factories import PNG_HEADER, evidence_item
 
@@ -182,6 +182,49 @@ def test_only_accepted_active_evidence_goes_in(api: Callable[..., Any], case: Ca
         f"{folder}/other.png": str(new.pk),
     }
     assert archive.read(f"{folder}/other.png") == b"new version"
+
+
+def test_the_index_marks_files_that_agree_with_their_order_and_says_nothing_else(
+    api: Callable[..., Any], case: Case, manager: User
+) -> None:
+    first, second, _third = orders_of(case)
+    matched = evidence_item(case, order=first, kind="chat_log", uploaded_by=manager)
+    contradicted = evidence_item(case, order=first, kind="shipping_slip", uploaded_by=manager)
+    queued_again = evidence_item(case, order=second, kind="chat_log", uploaded_by=manager)
+    never_checked = evidence_item(case, order=second, kind="signed_delivery", uploaded_by=manager)
+    brushing = evidence_item(case, order=None, kind="malicious_brushing", uploaded_by=manager)
+    now = timezone.now()
+    EvidenceCheck.objects.bulk_create(
+        [
+            EvidenceCheck(item=matched, state="done", outcome="match", checked_at=now, text="x" * 10_000),
+            EvidenceCheck(item=contradicted, state="done", outcome="mismatch", checked_at=now),
+            # Compared again after its order changed: its old outcome no longer holds.
+            EvidenceCheck(item=queued_again, state="queued", outcome="match", checked_at=now),
+            EvidenceCheck(item=brushing, state="done", outcome="unchecked", checked_at=now),
+        ]
+    )
+
+    archive = download(api(manager), case)
+
+    # The dossier goes to the platform: only what supports the appeal is said.
+    checks = {row["evidence_item_id"]: row["checked"] for row in read_csv(archive, "manifest.csv")}
+    assert checks == {
+        "": "",  # the index files
+        str(matched.pk): "match",
+        str(contradicted.pk): "",
+        str(queued_again.pk): "",
+        str(never_checked.pk): "",
+        str(brushing.pk): "",
+    }
+    html = archive.read("index.html").decode()
+    folder = f"orders/{first.platform_order_id}"
+    assert (
+        f'href="{folder}/chat_log.png" title="evidence.png">chat_log.png</a> '
+        '<span class="checked">✓ checked: agrees with the order</span>'
+    ) in html
+    assert html.count('class="checked"') == 1
+    for outcome in ("mismatch", "Contradicts", "unreadable", "not_found", "unchecked"):
+        assert outcome not in html
 
 
 def test_a_case_without_evidence_still_has_its_index(api: Callable[..., Any], case: Case, supervisor: User) -> None:
