@@ -229,7 +229,7 @@ def ensure_browser() -> None:
         return
     packages = [CJK_FONT_PACKAGE]
     if not (Path(BROWSER_EXECUTABLE).exists() or shutil.which("chromium")):
-        packages.append(BROWSER_PACKAGE)
+        packages.insert(0, BROWSER_PACKAGE)
     apt_install(packages, "the browser tests (tests/browser)")
 
 

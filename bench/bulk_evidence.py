@@ -66,21 +66,16 @@ def child(out: Path) -> None:
     from django.core.files import File
     from django.db import transaction
 
-    from agency.accounts.models import Role, User
+    from agency.accounts.models import Role
     from agency.organisations.models import Organisation, Platform, Shop
+    from bench.seed import bench_user
     from casework.demo import demo_case
     from evidence import batches
     from evidence.models import BatchStatus, EvidenceItem
 
-    def staff(username: str, role: str) -> User:
-        user = User(username=username, display_name=username, role=role)
-        user.set_unusable_password()
-        user.save()
-        return user
-
     with transaction.atomic():
-        supervisor = staff("bench_bulk_supervisor", Role.SUPERVISOR)
-        intake = staff("bench_bulk_intake", Role.INTAKE_SPECIALIST)
+        supervisor = bench_user("bench_bulk_supervisor", Role.SUPERVISOR)
+        intake = bench_user("bench_bulk_intake", Role.INTAKE_SPECIALIST)
         organisation = Organisation.objects.create(name="Bench Bulk Evidence Merchant Co.")
         shop = Shop.objects.create(
             organisation=organisation, platform=Platform.TAOBAO, platform_shop_id="BENCH-BULK", name="Bulk shop"

@@ -66,6 +66,7 @@ def setup(out: Path) -> None:
 
     from agency.accounts.models import Role, User
     from agency.organisations.models import Organisation, Platform, Shop
+    from bench.seed import bench_user
     from cases.kinds import DEFAULT_REQUIRED_EVIDENCE
     from cases.models import FlaggedOrder
     from casework.demo import demo_case
@@ -74,12 +75,6 @@ def setup(out: Path) -> None:
 
     started = time.perf_counter()
     storage = evidence_storage()
-
-    def staff(username: str, role: str) -> User:
-        user = User(username=username, display_name=username, role=role)
-        user.set_unusable_password()
-        user.save()
-        return user
 
     def items_for(case_id: int, order_ids: list[int], size: int, by: User, per_order: int) -> list[EvidenceItem]:
         items = []
@@ -107,8 +102,8 @@ def setup(out: Path) -> None:
         return items
 
     with transaction.atomic():
-        supervisor = staff("bench_dossier_supervisor", Role.SUPERVISOR)
-        intake = staff("bench_dossier_intake", Role.INTAKE_SPECIALIST)
+        supervisor = bench_user("bench_dossier_supervisor", Role.SUPERVISOR)
+        intake = bench_user("bench_dossier_intake", Role.INTAKE_SPECIALIST)
         organisation = Organisation.objects.create(name="Bench Dossier Merchant Co.")
         shop = Shop.objects.create(
             organisation=organisation, platform=Platform.TMALL, platform_shop_id="BENCH-DOSSIER", name="Dossier shop"

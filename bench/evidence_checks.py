@@ -42,23 +42,18 @@ def child(out: Path) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import transaction
 
-    from agency.accounts.models import Role, User
+    from agency.accounts.models import Role
     from agency.organisations.models import Organisation, Platform, Shop
+    from bench.seed import bench_user
     from casework import services as case_services
     from evidence import checks, reading, services
     from evidence.models import EvidenceCheck
     from tests.evidence.accuracy import Result, Scores
     from tests.evidence.labelled import labelled_set, orders
 
-    def staff(username: str, role: str) -> User:
-        user = User(username=username, display_name=username, role=role)
-        user.set_unusable_password()
-        user.save()
-        return user
-
     samples = labelled_set()
     with transaction.atomic():
-        supervisor = staff("bench_checks_supervisor", Role.SUPERVISOR)
+        supervisor = bench_user("bench_checks_supervisor", Role.SUPERVISOR)
         organisation = Organisation.objects.create(name="Bench Evidence Checks Merchant Co.")
         shop = Shop.objects.create(
             organisation=organisation, platform=Platform.TAOBAO, platform_shop_id="BENCH-CHECKS", name="Checks shop"

@@ -59,7 +59,8 @@ class BenchData:
     events: int
 
 
-def _user(username: str, role: str, team: Team | None = None) -> User:
+def bench_user(username: str, role: str, team: Team | None = None) -> User:
+    """A staff or client user of the bench, who signs in by token only."""
     user = User(username=username, display_name=username.replace("_", " ").title(), role=role, team=team)
     user.set_unusable_password()
     user.save()
@@ -156,10 +157,12 @@ def seed(*, cases: int = CASES) -> BenchData:
     """Create the users, organisations, shops and cases; expects an empty, migrated database."""
     rng = random.Random(2026)
     team = Team.objects.create(name="Bench team")
-    supervisor = _user("bench_supervisor", Role.SUPERVISOR)
-    intake = _user("bench_intake", Role.INTAKE_SPECIALIST)
-    managers = [_user(f"bench_manager_{number}", Role.CASE_MANAGER, team) for number in range(1, CASE_MANAGERS + 1)]
-    client = _user("bench_client", Role.CLIENT)
+    supervisor = bench_user("bench_supervisor", Role.SUPERVISOR)
+    intake = bench_user("bench_intake", Role.INTAKE_SPECIALIST)
+    managers = [
+        bench_user(f"bench_manager_{number}", Role.CASE_MANAGER, team) for number in range(1, CASE_MANAGERS + 1)
+    ]
+    client = bench_user("bench_client", Role.CLIENT)
 
     shops = []
     for org_number, (name, platforms) in enumerate(ORGANISATIONS, start=1):

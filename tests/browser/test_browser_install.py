@@ -1,4 +1,5 @@
-"""`python3 dev.py test` installs Debian's Chromium and the CJK font only when they are missing.
+"""`python3 dev.py test` installs Debian's Chromium and the CJK font only when they are missing (the font for
+the labelled evidence set too, whatever tests run).
 
 Part of the browser suite (tests/browser, Playwright driving Chromium), which is cross-cutting rather than
 one module's tests and so keeps its own directory; its tests run after every other test (see conftest.py)."""
@@ -100,6 +101,21 @@ def test_stops_when_the_install_fails_after_an_update(machine):
 
     with pytest.raises(SystemExit, match="Could not install chromium fonts-wqy-microhei"):
         dev.ensure_browser()
+
+
+def test_the_font_alone_for_the_labelled_evidence_set(machine, capsys):
+    dev.ensure_cjk_font()
+
+    assert machine.commands == [[*INSTALL, "fonts-wqy-microhei"]]
+    assert "the labelled evidence set: installing fonts-wqy-microhei" in capsys.readouterr().out
+
+
+def test_no_font_install_when_it_is_there(machine):
+    machine.packages.add("fonts-wqy-microhei")
+
+    dev.ensure_cjk_font()
+
+    assert machine.commands == []
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
@@ -30,22 +29,14 @@ from evidence import checks, services
 from evidence.models import CheckOutcome, CheckState, EvidenceCheck, EvidenceFinding, ReadMethod
 from tests.agency.test_celery import forget_redis_queue, stop, worker_env
 from tests.evidence.labelled import CJK_FONT
-from tests.evidence.test_tasks import storage_env, wait_until
+from tests.evidence.test_tasks import REAL_WORKER_MARKS, storage_env, wait_until
 from tests.integrations.test_tasks import database_url, forget_unacked, start_worker
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
 LEASE_SECONDS = 3
 # Scanned pages (no text layer), so that reading takes the worker several seconds of OCR.
 PAGES = 6
 
-pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql" or not REDIS_URL,
-        reason="needs PostgreSQL and Redis (a worker subprocess shares the test database and "
-        "takes its task off the broker); set DATABASE_URL and REDIS_URL, as CI does",
-    ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = REAL_WORKER_MARKS
 
 
 def scanned_slip(order: Any) -> bytes:

@@ -39,7 +39,8 @@ KINDS = ("聊天记录", "快递面单", "签收底单", "物流轨迹")
 FILE_BYTES = 24 * 1024
 LEASE_SECONDS = 3
 
-pytestmark = [
+# The marks of every test that runs a real worker (tests/evidence/test_check_tasks.py too).
+REAL_WORKER_MARKS = [
     pytest.mark.skipif(
         connection.vendor != "postgresql" or not REDIS_URL,
         reason="needs PostgreSQL and Redis (a worker subprocess shares the test database and "
@@ -47,6 +48,7 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
+pytestmark = REAL_WORKER_MARKS
 
 
 def photo(tag: str) -> bytes:
