@@ -100,26 +100,32 @@ class EvidenceFindingInline(admin.TabularInline):
     model = EvidenceFinding
     extra = 0
     can_delete = False
-    fields = ("name", "result", "expected", "found", "snippet", "page", "line")
+    # No snippet: a line of the file's text, which only those who may see the file read (the API).
+    fields = ("name", "result", "expected", "found", "page", "line")
     readonly_fields = fields
     max_num = 0
 
 
 @admin.register(EvidenceCheck)
 class EvidenceCheckAdmin(ReadOnlyAdmin):
-    """What reading each file found; written only by the check worker (evidence.checks)."""
+    """What reading each file found; written only by the check worker (evidence.checks).
+
+    Without the text read, as the item's admin is without its file: the text is read
+    through the API, by staff who can see the case.
+    """
 
     list_display = ("id", "item", "state", "outcome", "method", "pages_read", "attempts", "checked_at")
     list_filter = ("state", "outcome", "method")
     search_fields = ("item__case__reference", "item__order__platform_order_id")
     list_select_related = ("item",)
-    exclude = ("lease_token",)
+    exclude = ("lease_token", "text")
     inlines = (EvidenceFindingInline,)
 
 
 @admin.register(EvidenceFinding)
 class EvidenceFindingAdmin(ReadOnlyAdmin):
     list_display = ("id", "evidence_check", "name", "result", "expected", "found", "page", "line")
+    exclude = ("snippet",)
     list_filter = ("name", "result")
     list_select_related = ("evidence_check",)
 

@@ -76,19 +76,16 @@ def checks_queue(items: Iterable[EvidenceItem]) -> list[EvidenceCheck]:
     """A check for each new item, in the caller's transaction; the tasks go when it commits."""
     checks = EvidenceCheck.objects.bulk_create([EvidenceCheck(item=item) for item in items])
     ids = [check.pk for check in checks]
-    transaction.on_commit(lambda: _send(ids))
+    transaction.on_commit(lambda: _send(ids), robust=True)
     return checks
 
 
 def checks_recheck(items: QuerySet[EvidenceItem]) -> int:
     """Compare these items again (their order or rule changed), in the background; the text is not read again."""
-    now = timezone.now()
     checks = EvidenceCheck.objects.filter(item__in=items.values("pk"))
+    checks.update(state=CheckState.QUEUED, generation=F("generation") + 1, requested_at=timezone.now())
     ids = list(checks.values_list("pk", flat=True))
-    EvidenceCheck.objects.filter(pk__in=ids).update(
-        state=CheckState.QUEUED, generation=F("generation") + 1, requested_at=now
-    )
-    transaction.on_commit(lambda: _send(ids))
+    transaction.on_commit(lambda: _send(ids), robust=True)
     return len(ids)
 
 
@@ -108,8 +105,10 @@ def checks_resume(*, send: Callable[[Sequence[int]], None] | None = None) -> lis
         _give_up(check_id)
     retry = stale.filter(attempts__lt=settings.EVIDENCE_CHECK_MAX_ATTEMPTS).order_by("requested_at", "pk")
     ids = list(retry.values_list("pk", flat=True)[:RESUME_BATCH])
-    # Sent again at most once per period, however long the queue ahead of them is.
-    EvidenceCheck.objects.filter(pk__in=ids, lease_until__isnull=True).update(requested_at=now)
+    # Marked as sent now: each goes again only if it is still not taken up LOST_AFTER_LEASES later.
+    EvidenceCheck.objects.filter(pk__in=ids, state=CheckState.QUEUED).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    ).update(requested_at=now, lease_until=None, lease_token="")
     (send or _send)(ids)
     return ids
 
@@ -155,11 +154,11 @@ def rule_for(kind: str) -> comparing.Rule | None:
     return comparing.Rule(groups=row.groups, window_hours=row.window_hours) if row is not None else None
 
 
-def _read(check: EvidenceCheck) -> reading.Reading:
+def _read(check: EvidenceCheck, *, renew: Callable[[], None]) -> reading.Reading:
     item = check.item
     try:
         with item.file.open("rb") as file:
-            return reading.read_file(file, item.content_type)
+            return reading.read_file(file, item.content_type, on_page=renew)
     except OSError as exc:  # the stored file is missing or storage failed: try again later
         raise RuntimeError(f"evidence file of item {item.pk} could not be opened: {exc}") from exc
 
@@ -170,16 +169,25 @@ def check_run(check_id: int) -> bool:
     if claimed is None:
         return False
     check, token = claimed
-    generation = check.generation
-    fresh = _read(check) if check.read_at is None else None
-    if fresh is not None:
-        text = comparing.Text(fresh.pages)
-        readable = not fresh.error
-    else:
-        text = comparing.Text.parse(check.text)
-        readable = not check.read_error
-    outcome, findings = _compare(check.item, text, readable=readable)
-    return _write(check_id, token, generation, fresh, outcome, findings)
+    try:
+        fresh = _read(check, renew=lambda: _renew(check_id, token)) if check.read_at is None else None
+        if fresh is not None:
+            text = comparing.Text(fresh.pages)
+            readable = not fresh.error
+        else:
+            text = comparing.Text.parse(check.text)
+            readable = not check.read_error
+        outcome, findings = _compare(check.item, text, readable=readable)
+        return _write(check_id, token, check.generation, fresh, outcome, findings)
+    except BaseException:
+        # Let go at once (the lease ends now): a retry, or the next sweep, takes the check up again.
+        EvidenceCheck.objects.filter(pk=check_id, lease_token=token).update(lease_until=timezone.now())
+        raise
+
+
+def _renew(check_id: int, token: str) -> None:
+    """Still reading (a long PDF): hold the check for another lease, if it is still this worker's."""
+    EvidenceCheck.objects.filter(pk=check_id, lease_token=token).update(lease_until=timezone.now() + _lease())
 
 
 def _compare(item: EvidenceItem, text: comparing.Text, *, readable: bool) -> tuple[str, list[comparing.Finding]]:
@@ -195,7 +203,14 @@ def _write(
     fresh: reading.Reading | None,
     outcome: str,
     findings: list[comparing.Finding],
+    *,
+    read: bool = True,
 ) -> bool:
+    """Write the reading (if any) and the findings, if this worker still holds the check.
+
+    ``read=False``: the reading is a failure to be shown but not kept as the file's text,
+    so that a later re-check reads the file again.
+    """
     now = timezone.now()
     with transaction.atomic():
         check = EvidenceCheck.objects.select_for_update().filter(pk=check_id).first()
@@ -208,7 +223,7 @@ def _write(
             check.text = fresh.text.replace("\x00", "")
             check.pages_read, check.pages_total = len(fresh.pages), fresh.pages_total
             check.read_error = fresh.error[:200]
-            check.read_at = now
+            check.read_at = now if read else None
             fields += ["method", "text", "pages_read", "pages_total", "read_error", "read_at"]
         check.findings.all().delete()
         EvidenceFinding.objects.bulk_create(
@@ -232,27 +247,36 @@ def _write(
         check.attempts = 0
         check.save(update_fields=fields)
         if again:
-            transaction.on_commit(lambda: _send([check_id]))
+            transaction.on_commit(lambda: _send([check_id]), robust=True)
     return True
 
 
 def _give_up(check_id: int) -> None:
-    """A file whose reading failed or killed the worker every time: unreadable, for people to look at."""
+    """A file whose reading failed or killed the worker every time: unreadable, for people to look at.
+
+    Its text, if an earlier reading kept one, stays and is compared; otherwise the file
+    counts as not read, so that a re-check (the order or the rule changed) tries it again.
+    """
+    now = timezone.now()
     with transaction.atomic():
         check = (
             EvidenceCheck.objects.select_for_update(of=("self",)).select_related("item", "item__order").get(pk=check_id)
         )
-        if check.state != CheckState.QUEUED:
-            return
+        if check.state != CheckState.QUEUED or (check.lease_until is not None and check.lease_until > now):
+            return  # done meanwhile, or a worker took it up after all
         token = uuid.uuid4().hex
         check.lease_token = token
         check.save(update_fields=["lease_token"])
+        logger.warning("evidence check %s given up after %s attempts", check_id, check.attempts)
+        if check.read_at is not None:
+            outcome, findings = _compare(check.item, comparing.Text.parse(check.text), readable=not check.read_error)
+            _write(check_id, token, check.generation, None, outcome, findings)
+            return
         outcome, findings = _compare(check.item, comparing.Text(), readable=False)
         failure = reading.Reading(
             ReadMethod.NONE, error=f"reading stopped without a result {check.attempts} times; it is not tried again"
         )
-        logger.warning("evidence check %s given up after %s attempts", check_id, check.attempts)
-        _write(check_id, token, check.generation, failure, outcome, findings)
+        _write(check_id, token, check.generation, failure, outcome, findings, read=False)
 
 
 # --- Rules ----------------------------------------------------------------------------------------------

@@ -18,11 +18,11 @@ one fact of the order in the text and gives a finding:
   order's; money amounts that all differ are a mismatch.
 
 A check whose order field is blank (no courier on the order) gives no finding. A rule
-(``EvidenceCheckRule``) lists groups of checks per kind; the item matches when every check
-of one group matches. Its outcome, in the order a reviewer looks at it: ``mismatch`` when an
-identifier (tracking number, order id) contradicts the order or when no group matches and
-some check contradicts it; ``match`` when a group matches; ``unreadable`` when the file gave
-no text; ``not_found`` otherwise.
+(``EvidenceCheckRule``) lists groups of checks per kind. The item's outcome, in the order a
+reviewer looks at it: ``mismatch`` when any check contradicts the order; ``unreadable`` when
+the file gave no text; ``match`` when every check of one group matches (a group that names
+the tracking number, order id or buyer counts only if the order has that value);
+``not_found`` otherwise.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from cases.kinds import EvidenceKind
 from evidence.models import CheckName, CheckOutcome, FindingResult
@@ -53,8 +53,8 @@ DEFAULT_RULES: dict[str, list[list[str]]] = {
     EvidenceKind.CUSTOMER_CONFIRMATION: _VIRTUAL,
 }
 
-# A contradiction in one of these decides the outcome even when another group matched.
-IDENTIFIERS = (CheckName.TRACKING_NUMBER, CheckName.ORDER_ID)
+# What tells one order from another: a group with one of these can match only when the order has it.
+GROUP_IDENTIFIERS = (CheckName.TRACKING_NUMBER, CheckName.ORDER_ID, CheckName.BUYER)
 
 # Known couriers by every name they go by on slips and screenshots (Latin names as whole words).
 COURIERS: dict[str, tuple[str, ...]] = {
@@ -76,7 +76,8 @@ VALUE_CHARS = 255
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What a check compares against: the order's fields, in the case's time zone."""
+    """What a check compares against: the order's fields; dates read from a file without a zone are
+    taken to be in ``order_time``'s zone (the agency's, TIME_ZONE)."""
 
     platform_order_id: str
     order_time: dt.datetime
@@ -157,10 +158,16 @@ def _shape(value: str) -> str:
     return re.sub(r"[A-Z]", "A", re.sub(r"\d", "9", value))
 
 
+# Groups of at most this many characters, separated by single spaces, are read as one token
+# ("7531 2345 678901"); longer ones are separate numbers (a phone number beside a count).
+GROUP_CHARS = 6
+_GROUPS = re.compile(rf"(?<![A-Z0-9])[A-Z0-9]{{1,{GROUP_CHARS}}}(?: [A-Z0-9]{{1,{GROUP_CHARS}}})+(?![A-Z0-9])")
+
+
 def _tokens(line: str) -> set[str]:
-    """The line's alphanumeric tokens, as written and with the spaces inside it removed (OCR splits and joins)."""
+    """The line's alphanumeric tokens as written, and runs of short groups joined (numbers printed in groups)."""
     upper = line.upper()
-    return set(_TOKEN.findall(upper)) | set(_TOKEN.findall(re.sub(r"\s+", "", upper)))
+    return set(_TOKEN.findall(upper)) | {run.replace(" ", "") for run in _GROUPS.findall(upper)}
 
 
 def _contains_token(line: str, value: str) -> bool:
@@ -191,10 +198,15 @@ def check_identifier(name: str, expected: str, text: Text, *, others: Sequence[s
 # --- Courier -----------------------------------------------------------------------------------------
 
 
+# Where a courier's Chinese name is part of another word: 南京东路 (an address), 邮政编码 (a postcode).
+NOT_A_COURIER = {"京东": (r"[南北]", r"[路街大]"), "邮政": ("", r"编码|编号")}
+
+
 def _courier_pattern(alias: str) -> re.Pattern[str]:
     if alias.isascii():
         return re.compile(rf"(?<![A-Z]){re.escape(alias)}(?![A-Z])")
-    return re.compile(re.escape(alias))
+    before, after = NOT_A_COURIER.get(alias, ("", ""))
+    return re.compile((rf"(?<!{before})" if before else "") + re.escape(alias) + (rf"(?!{after})" if after else ""))
 
 
 def courier_names(courier: str) -> tuple[str, tuple[str, ...]]:
@@ -259,7 +271,9 @@ def moments(line: str, zone: dt.tzinfo) -> list[Moment]:
 
 def _is_after(moment: Moment, order_time: dt.datetime) -> bool:
     if moment.has_time:
-        return moment.at >= order_time
+        # Documents give minutes (or seconds): 10:00 is not before an order placed at 10:00:30.
+        precision = dt.timedelta(minutes=1) if moment.at.second == 0 else dt.timedelta(seconds=1)
+        return moment.at + precision > order_time
     return moment.at.date() >= order_time.astimezone(moment.at.tzinfo).date()
 
 
@@ -291,29 +305,37 @@ def check_time(name: str, order_time: dt.datetime, text: Text, *, window: dt.tim
 
 
 def check_buyer(expected: str, text: Text) -> Finding:
+    """The handle as a whole word: "tb_lin" is not found in "tb_lin2024"."""
     wanted = re.sub(r"\s+", "", expected).casefold()
+    pattern = re.compile(rf"(?<![a-z0-9_]){re.escape(wanted)}(?![a-z0-9_])")
     for hit in text.lines():
-        if wanted in re.sub(r"\s+", "", hit[2]).casefold():
+        line = hit[2].casefold()
+        # As written, or with spaces removed (OCR may split a handle: "TB_LIN 2024").
+        if pattern.search(line) or pattern.search(re.sub(r"\s+", "", line)):
             return _finding(CheckName.BUYER, FindingResult.MATCH, expected, hit, expected)
     return _finding(CheckName.BUYER, FindingResult.NOT_FOUND, expected)
 
 
-_MONEY = re.compile(
-    r"(?:[¥￥]|RMB|CNY|金额|实付|付款|合计|总价|总计|价格)\s*[:\uff1a]?\s*[¥￥]?\s*(\d{1,9}(?:,\d{3})*(?:\.\d{1,2})?)"
-    r"|(\d{1,9}(?:,\d{3})*(?:\.\d{1,2})?)\s*元"
-    r"|(?<![\d.])(\d{1,9}\.\d{2})(?![\d.])",
+# A number that goes on as a date, a time, a range or a quantity is no amount: 2026-11-02, 1.20kg, 2 件.
+_NOT_AN_AMOUNT = r"(?![\d.,]|\s*(?:[-/年月日:\uff1a件个次份]|kg|KG|g\b|ml|ML))"
+_NUMBER = r"(\d{1,9}(?:,\d{3})*(?:\.\d{1,2})?)"
+# Marked as money: after ¥ or a word for the price paid, or before 元.
+_MARKED = re.compile(
+    rf"(?:[¥\uffe5]|RMB|CNY|金额|实付款?|付款|合计|总价|总计|价格)\s*[:\uff1a]?\s*[¥\uffe5]?\s*{_NUMBER}{_NOT_AN_AMOUNT}"
+    rf"|(?<![\d.]){_NUMBER}\s*元",
     re.IGNORECASE,
 )
+# With two decimals and nothing else around it: perhaps an amount, so it can match but not contradict.
+_BARE = re.compile(r"(?<![\d.,:\-/])(\d{1,9}\.\d{2})(?![\d.,]|\s*(?:kg|KG|g\b|ml|ML))")
 
 
-def amounts(line: str) -> list[tuple[Decimal, str]]:
+def amounts(line: str) -> list[tuple[Decimal, str, bool]]:
+    """Amounts in the line: (value, as written, marked as money)."""
     found = []
-    for match in _MONEY.finditer(line):
-        raw = next(group for group in match.groups() if group)
-        try:
-            found.append((Decimal(raw.replace(",", "")), match.group(0)))
-        except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
-            continue
+    for pattern, marked in ((_MARKED, True), (_BARE, False)):
+        for match in pattern.finditer(line):
+            raw = next(group for group in match.groups() if group)
+            found.append((Decimal(raw.replace(",", "")), match.group(0).strip(), marked))
     return found
 
 
@@ -321,10 +343,11 @@ def check_amount(expected: Decimal, text: Text) -> Finding:
     shown = f"{expected:.2f}"
     first: tuple[tuple[int, int, str], str] | None = None
     for hit in text.lines():
-        for value, raw in amounts(hit[2]):
+        for value, raw, marked in amounts(hit[2]):
             if value == expected:
                 return _finding(CheckName.AMOUNT, FindingResult.MATCH, shown, hit, raw)
-            first = first or (hit, raw)
+            if marked:
+                first = first or (hit, raw)
     if first is not None:
         return _finding(CheckName.AMOUNT, FindingResult.MISMATCH, shown, first[0], first[1])
     return _finding(CheckName.AMOUNT, FindingResult.NOT_FOUND, shown)
@@ -374,12 +397,14 @@ def outcome_of(rule: Rule, by_name: dict[str, Finding | None]) -> str:
     results = {name: finding.result for name, finding in by_name.items() if finding is not None}
     if not results:
         return CheckOutcome.UNCHECKED
-    if any(results.get(name) == FindingResult.MISMATCH for name in IDENTIFIERS):
+    if FindingResult.MISMATCH in results.values():
         return CheckOutcome.MISMATCH
     for group in rule.groups:
+        # A group whose identifier the order lacks cannot vouch for the file: a date alone
+        # does not make a slip match an order without a tracking number.
+        if any(name not in results for name in group if name in GROUP_IDENTIFIERS):
+            continue
         ran = [name for name in group if name in results]
         if ran and all(results[name] == FindingResult.MATCH for name in ran):
             return CheckOutcome.MATCH
-    if FindingResult.MISMATCH in results.values():
-        return CheckOutcome.MISMATCH
     return CheckOutcome.NOT_FOUND

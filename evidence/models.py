@@ -296,7 +296,7 @@ class CheckOutcome(models.TextChoices):
     MISMATCH = "mismatch", _("Contradicts the order")
     UNREADABLE = "unreadable", _("Could not be read")
     NOT_FOUND = "not_found", _("Order details not found")
-    MATCH = "match", _("Every check matches")
+    MATCH = "match", _("Matches the order")
     UNCHECKED = "unchecked", _("No check applies")
 
 

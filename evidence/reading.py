@@ -22,7 +22,9 @@ from __future__ import annotations
 import codecs
 import io
 import logging
+import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -34,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 OCR_DPI = 200
 MAX_SIDE = 2400
+# Images of more pixels than this (a 50-megapixel photo) are decoded at a reduced size, or not at all.
+MAX_PIXELS = 50_000_000
 # A page with fewer characters than this in its text layer is taken for a scan.
 MIN_TEXT_LAYER_CHARS = 8
 # An image read with fewer characters than this is tried again turned a quarter each way.
@@ -60,9 +64,21 @@ class Reading:
         return "\f".join("\n".join(lines) for lines in self.pages)
 
 
-def read_file(file: IO[bytes], content_type: str) -> Reading:
-    """Read one stored evidence file; a file that cannot be read gives a reading with an error."""
-    data = file.read()
+def read_file(file: IO[bytes], content_type: str, *, on_page: Callable[[], None] | None = None) -> Reading:
+    """Read one stored evidence file; a file that cannot be read gives a reading with an error.
+
+    ``on_page`` is called after each page of a PDF (the worker renews its hold on the check).
+    Control characters other than tabs are dropped from the text (a NUL cannot be stored).
+    """
+    reading = _read(file.read(), content_type, on_page or (lambda: None))
+    reading.pages = [[_CONTROL.sub("", line) for line in page] for page in reading.pages]
+    return reading
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _read(data: bytes, content_type: str, on_page: Callable[[], None]) -> Reading:
     # What evidence.uploads found the bytes to be: "text/plain; charset=gb18030", "image/png".
     media_type, _sep, parameters = content_type.partition(";")
     media_type = media_type.strip()
@@ -71,7 +87,7 @@ def read_file(file: IO[bytes], content_type: str) -> Reading:
         if media_type in TEXT_TYPES:
             return Reading(ReadMethod.TEXT, [decode_text(data, charset).splitlines()], 1)
         if media_type == "application/pdf":
-            return read_pdf(data)
+            return read_pdf(data, on_page)
         if media_type in IMAGE_TYPES:
             return Reading(ReadMethod.OCR, [ocr_image(open_image(data))], 1)
     except Unreadable as exc:
@@ -103,7 +119,7 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
 # --- PDF -------------------------------------------------------------------------------------------
 
 
-def read_pdf(data: bytes) -> Reading:
+def read_pdf(data: bytes, on_page: Callable[[], None] = lambda: None) -> Reading:
     import pypdfium2 as pdfium
 
     try:
@@ -131,6 +147,7 @@ def read_pdf(data: bytes) -> Reading:
                 methods.add(ReadMethod.OCR)
             finally:
                 page.close()
+                on_page()
     finally:
         document.close()
     method = methods.pop() if len(methods) == 1 else (ReadMethod.MIXED if methods else ReadMethod.NONE)
@@ -145,6 +162,12 @@ def open_image(data: bytes) -> Any:
 
     try:
         opened = Image.open(io.BytesIO(data))
+        width, height = opened.size
+        if width * height > MAX_PIXELS:
+            # A JPEG decodes straight to a smaller size; other formats that large are not read.
+            opened.draft("RGB", (MAX_SIDE, MAX_SIDE))
+            if opened.size[0] * opened.size[1] > MAX_PIXELS:
+                raise Unreadable(f"the image is too large to read ({width} x {height} pixels)")
         opened.seek(0)  # the first frame of an animation
         image = (ImageOps.exif_transpose(opened) or opened).convert("RGB")
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:

@@ -312,7 +312,7 @@ def evidence_accept_matching(*, case_id: int, actor: User, kind: str | None = No
 
     The same people as ``evidence_review``, on an open case. Only items that count, are
     not locked in a submitted appeal and whose check is done with the outcome ``match``
-    (every check of one of the kind's groups matched, none contradicted an identifier)
+    (every check of one of the kind's groups matched and none contradicted the order)
     are taken; ``kind`` narrows it to one evidence kind. Each acceptance gets its own
     history row, with the reviewer and the reason "checks matched". A mismatch blocks
     nothing: those items wait for a person, as do items not checked yet.

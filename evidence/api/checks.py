@@ -25,8 +25,9 @@ from evidence.models import CheckName, EvidenceCheckRule
 
 CHECK_GROUPS_HELP = (
     "Alternatives, each a list of check names: an item matches its order when every check of one group "
-    'matches (a chat log: [["order_id"], ["buyer", "time_near_order"]]). Every check named anywhere runs '
-    "and is reported. No groups: items of this kind are not checked (their outcome is unchecked)."
+    'matches (a chat log: [["order_id"], ["buyer", "time_near_order"]]) and no check contradicts it; a group '
+    "naming tracking_number, order_id or buyer counts only for orders that have that value. Every check named "
+    "anywhere runs and is reported. No groups: items of this kind are not checked (their outcome is unchecked)."
 )
 WINDOW_HOURS_HELP = "How far from the order time (1 to 8784 hours) a time may lie and still be near it."
 

@@ -83,7 +83,7 @@ class CaseEvidenceViewSet(CaseEvidenceBase):
     )
     @idempotent
     def accept_matching(self, request: Request, id: str) -> Response:
-        """Accept, in one action, every pending item whose checks all match its order (`kind`: only that kind).
+        """Accept, in one action, every pending item whose check matched its order (`kind`: only that kind).
 
         Items that count, not in a submitted appeal, whose check is done with the outcome
         match. Each acceptance gets its own history row, with the reviewer and the reason

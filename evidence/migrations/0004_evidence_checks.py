@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                             ("mismatch", "Contradicts the order"),
                             ("unreadable", "Could not be read"),
                             ("not_found", "Order details not found"),
-                            ("match", "Every check matches"),
+                            ("match", "Matches the order"),
                             ("unchecked", "No check applies"),
                         ],
                         max_length=16,

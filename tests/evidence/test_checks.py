@@ -106,10 +106,10 @@ def test_a_worker_that_lost_its_lease_while_reading_writes_nothing(case, order, 
     item = upload_chat(case, order, supervisor, chat_about(order))
     read_file = reading.read_file
 
-    def slow_read(file, content_type):
+    def slow_read(file, content_type, **options):
         # Meanwhile the lease ran out and another worker took the check over.
         EvidenceCheck.objects.filter(item=item).update(lease_token="the-other-worker")
-        return read_file(file, content_type)
+        return read_file(file, content_type, **options)
 
     monkeypatch.setattr(reading, "read_file", slow_read)
     assert checks.check_run(item.evidence_check.pk) is False
@@ -121,10 +121,10 @@ def test_a_change_while_reading_is_compared_again_without_reading_again(case, or
     item = upload_chat(case, order, supervisor, chat_about(order))
     read_file = reading.read_file
 
-    def read_while_the_buyer_changes(file, content_type):
+    def read_while_the_buyer_changes(file, content_type, **options):
         type(order).objects.filter(pk=order.pk).update(buyer_handle="someone_else")
         checks.checks_recheck_orders([order.pk])
-        return read_file(file, content_type)
+        return read_file(file, content_type, **options)
 
     monkeypatch.setattr(reading, "read_file", read_while_the_buyer_changes)
     assert checks.check_run(item.evidence_check.pk) is True
@@ -208,8 +208,9 @@ def test_the_sweep_queues_again_what_a_dead_worker_held_and_gives_up_after_the_a
     hopeless.refresh_from_db()
     assert (hopeless.state, hopeless.outcome) == (CheckState.DONE, CheckOutcome.UNREADABLE)
     assert "3 times" in hopeless.read_error
-    # Sent again at most once a period: the next sweep leaves the lost one alone.
-    assert checks.checks_resume(send=resent.extend) == [dead.pk]
+    # Each is marked sent: the next sweep leaves them to the queue, until they are lost again.
+    assert checks.checks_resume(send=resent.extend) == []
+    assert EvidenceCheck.objects.get(pk=dead.pk).lease_until is None
 
 
 def test_rules_are_changed_by_administrators_and_recheck_their_kind(
@@ -304,3 +305,85 @@ def test_only_reviewers_accept_and_only_on_open_cases(case, case_in, order, supe
     with pytest.raises(InvalidState):
         services.evidence_accept_matching(case_id=closed.pk, actor=supervisor)
     assert not EvidenceItem.objects.filter(case=case, review_state="accepted").exists()
+
+
+def test_a_failure_while_reading_lets_go_of_the_check_at_once(case, order, supervisor, sent, monkeypatch):
+    item = upload_chat(case, order, supervisor, chat_about(order))
+
+    def broken(file, content_type, **options):
+        raise MemoryError("the worker ran out of memory")
+
+    monkeypatch.setattr(reading, "read_file", broken)
+    with pytest.raises(MemoryError):
+        checks.check_run(item.evidence_check.pk)
+    check = EvidenceCheck.objects.get(item=item)
+    assert (check.state, check.attempts) == (CheckState.QUEUED, 1)
+    assert check.lease_until <= timezone.now()  # the retry or the next sweep takes it up
+    monkeypatch.undo()
+    assert checks.check_run(check.pk) is True
+
+
+def test_a_long_reading_renews_its_hold_page_by_page(case, order, supervisor, sent, monkeypatch, settings):
+    item = upload_chat(case, order, supervisor, chat_about(order))
+    held: list[dt.datetime] = []
+    read_file = reading.read_file
+
+    def paged_read(file, content_type, *, on_page):
+        for _page in range(3):
+            EvidenceCheck.objects.filter(item=item).update(lease_until=timezone.now())  # nearly run out
+            on_page()
+            held.append(EvidenceCheck.objects.get(item=item).lease_until)
+        return read_file(file, content_type)
+
+    monkeypatch.setattr(reading, "read_file", paged_read)
+    before = timezone.now()
+    assert checks.check_run(item.evidence_check.pk) is True
+    assert all(until >= before + dt.timedelta(seconds=settings.EVIDENCE_CHECK_LEASE_SECONDS) for until in held)
+
+
+def test_giving_up_keeps_a_text_read_before_and_leaves_an_unread_file_to_be_read_again(
+    case, order, supervisor, sent, settings
+):
+    read_before = upload_chat(case, order, supervisor, chat_about(order))
+    checks.check_run(read_before.evidence_check.pk)
+    checks.checks_recheck_orders([order.pk])
+    never_read = evidence_item(case, order=order, kind="shipping_slip", uploaded_by=supervisor, review_state="pending")
+    EvidenceCheck.objects.create(item=never_read)
+    expired = timezone.now() - dt.timedelta(seconds=1)
+    EvidenceCheck.objects.update(lease_until=expired, attempts=settings.EVIDENCE_CHECK_MAX_ATTEMPTS)
+
+    checks.checks_resume(send=lambda ids: None)
+
+    kept = EvidenceCheck.objects.get(item=read_before)
+    assert (kept.state, kept.outcome, kept.method) == (CheckState.DONE, CheckOutcome.MATCH, ReadMethod.TEXT)
+    assert kept.read_at is not None
+    assert order.buyer_handle in kept.text
+    unread = EvidenceCheck.objects.get(item=never_read)
+    assert (unread.state, unread.outcome, unread.read_at) == (CheckState.DONE, CheckOutcome.UNREADABLE, None)
+    checks.checks_recheck_orders([order.pk])  # the order changes: the file is read again
+    checks.check_run(unread.pk)
+    unread.refresh_from_db()
+    assert unread.read_error.startswith("the image cannot be decoded")
+    assert unread.read_at is not None
+
+
+def test_a_check_taken_up_meanwhile_is_not_given_up(case, order, supervisor, sent, settings):
+    item = evidence_item(case, order=order, kind="shipping_slip", uploaded_by=supervisor, review_state="pending")
+    check = EvidenceCheck.objects.create(
+        item=item, attempts=settings.EVIDENCE_CHECK_MAX_ATTEMPTS, lease_until=timezone.now() + dt.timedelta(minutes=1)
+    )
+    checks._give_up(check.pk)
+    check.refresh_from_db()
+    assert (check.state, check.outcome) == (CheckState.QUEUED, "")
+
+
+def test_a_broker_that_is_down_does_not_fail_the_upload(
+    case, order, supervisor, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(check_ids):
+        raise ConnectionError("the broker is down")
+
+    monkeypatch.setattr(checks, "_send", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        item = upload_chat(case, order, supervisor, chat_about(order))
+    assert EvidenceCheck.objects.get(item=item).state == CheckState.QUEUED  # the sweep sends it later

@@ -195,3 +195,57 @@ def test_snippets_and_values_are_cut_to_their_columns():
     long_line = "中通 75312345678901 " + "很长" * 300
     _outcome, findings = compare(ORDER, text(long_line, "2026-11-03"), PARCEL)
     assert len(findings[0].snippet) == 200
+
+
+def test_a_group_whose_identifier_the_order_lacks_cannot_match():
+    no_buyer = OrderFacts(**{**ORDER.__dict__, "buyer_handle": ""})
+    assert compare(no_buyer, text("2026-11-02 11:00 亲，在吗"), CHAT)[0] == CheckOutcome.NOT_FOUND
+    no_tracking = OrderFacts(**{**ORDER.__dict__, "tracking_number": ""})
+    assert compare(no_tracking, text("中通快递", "2026-11-05"), PARCEL)[0] == CheckOutcome.NOT_FOUND
+
+
+def test_any_contradiction_makes_the_item_a_mismatch_even_when_a_group_matched():
+    outcome, findings = compare(ORDER, text("订单号：3512345678901234567", "tb_lin2024", "2026-08-01 10:00"), CHAT)
+    assert results(findings) == {"order_id": "match", "buyer": "match", "time_near_order": "mismatch"}
+    assert outcome == CheckOutcome.MISMATCH
+
+
+@pytest.mark.parametrize("address", ["上海市南京东路 100 号", "北京东路 8 号", "邮政编码 310000"])
+def test_words_that_contain_a_couriers_name_are_not_that_courier(address):
+    _outcome, findings = compare(ORDER, text("75312345678901", address, "2026-11-03"), PARCEL)
+    assert results(findings)["courier"] == "not_found"
+
+
+def test_numbers_side_by_side_are_not_joined_into_another_tracking_number():
+    order = OrderFacts(**{**ORDER.__dict__, "tracking_number": "753123456789"})  # 12 digits
+    _outcome, findings = compare(order, text("中通", "电话 13800138000 1", "2026-11-03"), PARCEL)
+    assert results(findings)["tracking_number"] == "not_found"
+
+
+def test_a_wrong_tracking_number_printed_in_groups_is_a_mismatch():
+    _outcome, findings = compare(ORDER, text("中通", "运单号 7531 2345 678902", "2026-11-03"), PARCEL)
+    assert (findings[0].result, findings[0].found) == ("mismatch", "75312345678902")
+
+
+def test_a_time_given_to_the_minute_is_not_before_an_order_placed_within_that_minute():
+    order = OrderFacts(**{**ORDER.__dict__, "order_time": ORDER.order_time.replace(second=30)})
+    _outcome, findings = compare(order, text("中通 75312345678901", "签收 2026-11-02 10:00"), PARCEL)
+    assert results(findings)["delivered_after_order"] == "match"
+    _outcome, findings = compare(order, text("中通 75312345678901", "签收 2026-11-02 10:00:29"), PARCEL)
+    assert results(findings)["delivered_after_order"] == "mismatch"
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["付款 2026-11-02 10:05", "重量 1.20", "重量 2.50kg", "合计 2 件", "金额：3/5"],
+)
+def test_dates_weights_and_counts_are_no_amounts_against_the_order(line):
+    record = text("订单编号 3512345678901234567", line, "发货时间 2026-11-02 10:05")
+    _outcome, findings = compare(ORDER, record, VIRTUAL)
+    assert results(findings)["amount"] == "not_found"
+
+
+def test_the_buyer_is_found_as_a_whole_handle():
+    order = OrderFacts(**{**ORDER.__dict__, "buyer_handle": "tb_lin"})
+    assert results(compare(order, text("tb_lin2024", "2026-11-02 11:00"), CHAT)[1])["buyer"] == "not_found"
+    assert results(compare(order, text("买家：TB_LIN", "2026-11-02 11:00"), CHAT)[1])["buyer"] == "match"

@@ -189,3 +189,21 @@ def test_a_huge_pdf_page_is_rendered_no_larger_than_the_limit(monkeypatch):
     monkeypatch.setattr(reading, "ocr_image", lambda image: sizes.append(image.size) or [])
     read(poster.getvalue(), "application/pdf")
     assert max(sizes[0]) <= reading.MAX_SIDE
+
+
+def test_control_characters_are_dropped_from_the_text():
+    result = read("订单\x00号：3512\x07345678901234567\tok".encode(), "text/plain")
+    assert result.pages == [["订单号：3512345678901234567\tok"]]
+
+
+def test_a_very_large_jpeg_is_decoded_at_a_reduced_size(monkeypatch):
+    monkeypatch.setattr(reading, "MAX_PIXELS", 500 * 400)
+    monkeypatch.setattr(reading, "MAX_SIDE", 200)
+    image = reading.open_image(encoded(Image.new("RGB", (800, 600), "white"), "JPEG"))
+    assert image.size == (200, 150)  # decoded at half the size, then scaled
+
+
+def test_a_very_large_png_is_not_read(monkeypatch):
+    monkeypatch.setattr(reading, "MAX_PIXELS", 200 * 200)
+    result = read(encoded(Image.new("RGB", (800, 600), "white")), "image/png")
+    assert result.error == "the image is too large to read (800 x 600 pixels)"
