@@ -31,7 +31,7 @@ from cases.models import (
 from casework.appeals import attempt_update
 from casework.conversation import message_post, note_add
 from casework.services import case_assign, case_create, case_transition
-from evidence.models import EvidenceRequest
+from evidence.models import EvidenceItem, EvidenceRequest
 from evidence.requests import evidence_request_create
 from evidence.services import ReviewDecision, evidence_review, evidence_upload
 from recovery.models import RecoveryTask, TaskOwner, TaskStatus
@@ -192,6 +192,7 @@ def seed_demo() -> list[str]:
         )
         lines.append(f"created case {case.reference} with 200 flagged orders")
     lines += _demo_evidence_request(shop=shop, supervisor=staff["supervisor"])
+    lines += _demo_checked_slips(shop=shop, reviewer=staff["reviewer"])
     lines += _demo_lapsed_case(shop=shops["client_star"], staff=staff)
     lines += _demo_quoted_case(shop=shop, staff=staff)
     lines += _demo_decided_case(shop=shop, staff=staff, client=clients["client_blossom"])
@@ -220,6 +221,30 @@ def _demo_evidence_request(*, shop: Shop, supervisor: User) -> list[str]:
     )
     due = f"{timezone.localtime(due_at):%Y-%m-%d %H:%M %Z}"
     return [f"asked the client for 3 chat logs on {case.reference}, due {due} (reminder due now)"]
+
+
+def _demo_checked_slips(*, shop: Shop, reviewer: User) -> list[str]:
+    """Three shipping slips on the intake case, waiting for review, for the evidence checks to read.
+
+    The worker reads each and compares it with its order (evidence.checks): two agree; the
+    third carries another parcel's waybill number, so its check finds a mismatch. Only on
+    a case without evidence yet, so they are uploaded once.
+    """
+    case = Case.objects.filter(shop=shop).order_by("pk").first()
+    if case is None or not case.is_open or EvidenceItem.objects.filter(case=case).exists():
+        return []
+    orders = list(case.flagged_orders.filter(excluded_at__isnull=True).order_by("order_time", "pk")[:3])
+    for index, order in enumerate(orders):
+        # The last slip's waybill differs from the order's in its last four digits, as a mix-up would.
+        waybill = order.tracking_number if index < 2 else order.tracking_number[:-4] + "4321"
+        document = SimpleUploadedFile(
+            f"shipping_slip-{order.platform_order_id}.pdf",
+            _demo_courier_pdf(order, EvidenceKind.SHIPPING_SLIP, waybill=waybill),
+        )
+        evidence_upload(
+            case_id=case.pk, actor=reviewer, file=document, kind=EvidenceKind.SHIPPING_SLIP, order_id=order.pk
+        )
+    return [f"uploaded 3 shipping slips to {case.reference} for the checks to read (one has another waybill)"]
 
 
 def _demo_lapsed_case(*, shop: Shop, staff: dict[str, User]) -> list[str]:
@@ -399,12 +424,12 @@ def _demo_chat_log(order: FlaggedOrder) -> bytes:
     ).encode()
 
 
-def _demo_courier_pdf(order: FlaggedOrder, kind: str) -> bytes:
+def _demo_courier_pdf(order: FlaggedOrder, kind: str, *, waybill: str | None = None) -> bytes:
     """A one-page PDF standing in for a scanned courier document: opens in any viewer."""
     placed = timezone.localtime(order.order_time)
     lines = [
         f"{order.courier} - {COURIER_DOCUMENTS[kind]}",
-        f"Waybill {order.tracking_number}",
+        f"Waybill {waybill or order.tracking_number}",
         f"Tmall order {order.platform_order_id}, buyer {order.buyer_handle}",
         f"Shipped {placed + dt.timedelta(days=1):%Y-%m-%d}, delivered {placed + dt.timedelta(days=3):%Y-%m-%d}",
     ]

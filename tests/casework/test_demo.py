@@ -240,3 +240,21 @@ def test_bench_seed_builds_consistent_cases(api):
     assert client.get(f"/api/v1/portal/cases/{data.portal_case_id}/").status_code == 200
     client.credentials(HTTP_AUTHORIZATION=f"Token {data.supervisor_token}")
     assert client.get("/api/v1/cases/?page_size=50").data["count"] == 30
+
+
+def test_seed_demo_leaves_three_slips_for_the_checks_one_with_another_waybill(db, monkeypatch):
+    from evidence import checks
+    from evidence.models import EvidenceCheck
+
+    monkeypatch.setattr(checks, "_send", lambda check_ids: None)  # the worker's part is run below
+    lines = seed_demo_output()
+
+    case = Case.objects.filter(shop__platform="tmall").order_by("pk").first()
+    slips = list(EvidenceItem.objects.filter(case=case).order_by("pk"))
+    assert [(item.kind, item.review_state) for item in slips] == [("shipping_slip", ReviewState.PENDING)] * 3
+    assert f"uploaded 3 shipping slips to {case.reference} for the checks to read (one has another waybill)" in lines
+    for item in slips:
+        checks.check_run(EvidenceCheck.objects.get(item=item).pk)
+    outcomes = [EvidenceCheck.objects.get(item=item).outcome for item in slips]
+    assert outcomes == ["match", "match", "mismatch"]
+    assert case.evidence_requests.get().status == RequestStatus.OPEN  # the chat logs are still asked for
