@@ -220,7 +220,7 @@ def _write(
         fields = ["state", "outcome", "checked_at", "lease_token", "lease_until", "attempts"]
         if fresh is not None:
             check.method = fresh.method
-            check.text = fresh.text.replace("\x00", "")
+            check.text = fresh.text  # control characters were dropped while reading
             check.pages_read, check.pages_total = len(fresh.pages), fresh.pages_total
             check.read_error = fresh.error[:200]
             check.read_at = now if read else None

@@ -356,24 +356,35 @@ def check_amount(expected: Decimal, text: Text) -> Finding:
 # --- The rule -----------------------------------------------------------------------------------------
 
 
+def compares(name: str, order: OrderFacts) -> bool:
+    """Whether the order has what the check compares: a blank field (no courier on the order) gives no finding."""
+    blank = {
+        CheckName.TRACKING_NUMBER: not order.tracking_number.strip(),
+        CheckName.COURIER: not order.courier.strip(),
+        CheckName.BUYER: not order.buyer_handle.strip(),
+        CheckName.AMOUNT: order.amount is None,
+    }
+    return not blank.get(CheckName(name), False)
+
+
 def run_check(name: str, order: OrderFacts, text: Text, rule: Rule) -> Finding | None:
-    """One check's finding, or None when the order has nothing to compare (a blank field)."""
+    """One check's finding, or None when the order has nothing to compare."""
+    if not compares(name, order):
+        return None
     if name == CheckName.TRACKING_NUMBER:
-        if not order.tracking_number.strip():
-            return None
         return check_identifier(name, order.tracking_number, text, others=[order.platform_order_id])
     if name == CheckName.ORDER_ID:
         return check_identifier(name, order.platform_order_id, text, others=[order.tracking_number])
     if name == CheckName.COURIER:
-        return check_courier(order.courier, text) if order.courier.strip() else None
+        return check_courier(order.courier, text)
     if name == CheckName.DELIVERED_AFTER_ORDER:
         return check_time(name, order.order_time, text, window=None)
     if name == CheckName.TIME_NEAR_ORDER:
         return check_time(name, order.order_time, text, window=dt.timedelta(hours=rule.window_hours))
     if name == CheckName.BUYER:
-        return check_buyer(order.buyer_handle, text) if order.buyer_handle.strip() else None
-    if name == CheckName.AMOUNT:
-        return check_amount(order.amount, text) if order.amount is not None else None
+        return check_buyer(order.buyer_handle, text)
+    if name == CheckName.AMOUNT and order.amount is not None:
+        return check_amount(order.amount, text)
     raise ValueError(f"unknown check {name!r}")
 
 
@@ -383,9 +394,7 @@ def compare(order: OrderFacts, text: Text, rule: Rule | None, *, readable: bool 
         return CheckOutcome.UNCHECKED, []
     if not readable or text.is_empty:
         findings = [
-            Finding(name=name, result=FindingResult.UNREADABLE)
-            for name in rule.check_names
-            if run_check(name, order, Text(), rule) is not None
+            Finding(name=name, result=FindingResult.UNREADABLE) for name in rule.check_names if compares(name, order)
         ]
         return (CheckOutcome.UNREADABLE if findings else CheckOutcome.UNCHECKED), findings
     by_name = {name: run_check(name, order, text, rule) for name in rule.check_names}

@@ -391,8 +391,3 @@ class EvidenceCheckRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.groups}"
-
-    @property
-    def check_names(self) -> list[str]:
-        """Every check the rule runs, each once, in the order the groups name them."""
-        return list(dict.fromkeys(name for group in self.groups for name in group))
